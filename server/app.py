@@ -1,0 +1,40 @@
+"""The Flask app factory."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify
+
+from treatygraph.config import Config
+
+from .builds import BuildHandle, NoBuild
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Create the app for a configuration (from the environment by default)."""
+    config = config or Config.from_env()
+    app = Flask(__name__)
+    app.config["TREATYGRAPH"] = config
+    app.config["MAX_CONTENT_LENGTH"] = config.max_request_bytes
+    app.extensions["treatygraph.builds"] = BuildHandle(config)
+
+    from . import dumps, health, pages, sparql
+
+    app.register_blueprint(health.blueprint)
+    app.register_blueprint(sparql.blueprint)
+    app.register_blueprint(dumps.blueprint)
+    app.register_blueprint(pages.blueprint)
+
+    @app.errorhandler(NoBuild)
+    def no_build(err: NoBuild):
+        return jsonify(error="no build to serve yet", detail=str(err)), 503
+
+    @app.errorhandler(Exception)
+    def unexpected(err: Exception):
+        from werkzeug.exceptions import HTTPException
+
+        if isinstance(err, HTTPException):
+            return err
+        app.logger.exception("unhandled error")
+        return jsonify(error="internal error; it has been logged"), 500
+
+    return app

@@ -1,0 +1,87 @@
+"""Shared fixtures: a build of the real data made once per session, an app over it, a live server."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from treatygraph.build import build
+from treatygraph.config import PROJECT_ROOT, Config
+
+TESTS = Path(__file__).parent
+TEST_DATA = TESTS / "data"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def config(tmp_path_factory) -> Config:
+    """The project's real inputs, built into a folder of the test session's own."""
+    return Config.from_env(build_dir=tmp_path_factory.mktemp("build"))
+
+
+@pytest.fixture(scope="session")
+def built(config):
+    """The BuildInfo of one build of the real data, shared by the whole session."""
+    return build(config)
+
+
+@pytest.fixture
+def inputs_copy(tmp_path) -> Config:
+    """A private copy of every input, to break in a test, with its own build folder."""
+    for name in ("data", "ontology", "shapes"):
+        shutil.copytree(PROJECT_ROOT / name, tmp_path / name)
+    return Config.from_env(
+        data_dir=tmp_path / "data",
+        ontology_dir=tmp_path / "ontology",
+        shapes_dir=tmp_path / "shapes",
+        build_dir=tmp_path / "build",
+    )
+
+
+@pytest.fixture(scope="session")
+def app(config, built):
+    from server.app import create_app
+
+    application = create_app(config)
+    application.config["TESTING"] = True
+    return application
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class LiveServer:
+    """The app served over real HTTP on a free loopback port, in a thread."""
+
+    def __init__(self, app):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._server = make_server("127.0.0.1", self.port, app, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> LiveServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    server = LiveServer(app).start()
+    yield server
+    server.stop()

@@ -1,0 +1,29 @@
+"""Curated files stay canonical (sorted by id, one style), so every diff is a real change."""
+
+from treatygraph.config import Config
+from treatygraph.lint import check_canonical, curated_files
+
+
+def test_curated_files_are_canonical():
+    changed = check_canonical(Config.from_env())
+    assert not changed, (
+        "not in canonical form: "
+        + ", ".join(str(p) for p in changed)
+        + "; run `treatygraph lint-data --fix`"
+    )
+
+
+def test_lint_fix_sorts_records(inputs_copy):
+    path = inputs_copy.facts_dir / "organizations.yaml"
+    text = path.read_text()
+    first, second = text.split("\n- id: ")[1:3]
+    path.write_text(text.split("\n- id: ")[0] + "\n- id: " + second + "\n- id: " + first)
+    assert check_canonical(inputs_copy) == [path]
+    check_canonical(inputs_copy, fix=True)
+    assert check_canonical(inputs_copy) == []
+    assert path.read_text() == text
+
+
+def test_every_curated_file_is_listed():
+    names = {p.name for p in curated_files(Config.from_env())}
+    assert "sources.yaml" in names

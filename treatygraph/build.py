@@ -1,0 +1,211 @@
+"""A build: assemble, validate, load the Oxigraph store, write the dumps, then swap it in atomically.
+
+Layout of the build folder:
+    releases/<id>/store      the Oxigraph store
+    releases/<id>/dumps/     the bulk dumps, SHA256SUMS and void.ttl
+    releases/<id>/build.json version, build time, triple count
+    current -> releases/<id> the last good build; replaced by one atomic rename
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import __version__
+from .assemble import Assembled, assemble, validate
+from .config import Config
+from .namespaces import GRAPH_ONTOLOGY
+from .validation import ValidationReport
+
+KEEP_RELEASES = 3
+STORE_DIR = "store"
+DUMPS_DIR = "dumps"
+INFO_FILE = "build.json"
+
+
+class ValidationFailed(Exception):
+    """The data does not conform to the shapes; carries the report."""
+
+    def __init__(self, report: ValidationReport):
+        self.report = report
+        super().__init__(report.text())
+
+
+class BuildLocked(Exception):
+    """Another build is running in the same build folder."""
+
+
+@dataclass(frozen=True)
+class BuildInfo:
+    version: str
+    built_at: str
+    triples: int
+    input_digest: str
+    base_iri: str
+
+    @classmethod
+    def read(cls, release: Path) -> BuildInfo:
+        return cls(**json.loads((release / INFO_FILE).read_text(encoding="utf-8")))
+
+
+def input_digest(config: Config) -> str:
+    """A digest of every input file, so the version changes exactly when the inputs do."""
+    digest = hashlib.sha256()
+    for folder in (config.data_dir, config.ontology_dir, config.shapes_dir):
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            digest.update(str(path.relative_to(folder.parent)).encode())
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    digest.update(config.base_iri.encode())
+    return digest.hexdigest()
+
+
+def build_time() -> str:
+    """Now, or SOURCE_DATE_EPOCH when set (reproducible builds)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    moment = dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch else dt.datetime.now(dt.UTC)
+    return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+@contextlib.contextmanager
+def build_lock(build_dir: Path) -> Iterator[None]:
+    build_dir.mkdir(parents=True, exist_ok=True)
+    with open(build_dir / ".lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BuildLocked(f"another build is running in {build_dir}") from None
+        yield
+
+
+def current_release(config: Config) -> Path | None:
+    """The release the `current` link points at, if there is a good build."""
+    link = config.current_build
+    if not link.is_symlink() and not link.exists():
+        return None
+    target = link.resolve()
+    return target if (target / INFO_FILE).is_file() else None
+
+
+def load_store(assembled: Assembled, store_path: Path) -> None:
+    """Bulk-load every named graph into a new Oxigraph store."""
+    import pyoxigraph as ox
+
+    store = ox.Store(str(store_path))
+    for name, graph in assembled.graphs.items():
+        store.bulk_load(
+            graph.serialize(format="nt", encoding="utf-8"),
+            format=ox.RdfFormat.N_TRIPLES,
+            to_graph=ox.NamedNode(assembled.ns.graph(name)),
+        )
+    store.flush()
+    store.optimize()
+    del store
+
+
+def _swap_current(config: Config, release: Path) -> None:
+    link = config.current_build
+    tmp = link.with_name(f".current-{os.getpid()}")
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    tmp.symlink_to(release.relative_to(config.build_dir))
+    os.replace(tmp, link)
+
+
+def _prune(config: Config, keep: Path) -> None:
+    releases = config.build_dir / "releases"
+    finished = sorted(
+        (p for p in releases.iterdir() if p.is_dir() and not p.name.startswith(".")),
+        key=lambda p: p.stat().st_mtime,
+    )
+    for old in finished[:-KEEP_RELEASES]:
+        if old != keep:
+            shutil.rmtree(old, ignore_errors=True)
+    for stale in releases.glob(".staging-*"):
+        pid = stale.name.split("-")[1]
+        if not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def build(config: Config, progress: Callable[[str], None] = lambda step: None) -> BuildInfo:
+    """Run the whole pipeline; the `current` build changes only if every step passed."""
+    from .dumps import write_dumps
+
+    with build_lock(config.build_dir):
+        progress("Loading ontology, shapes, sources and curated facts")
+        assembled = assemble(config)
+        progress("Validating with SHACL")
+        report = validate(assembled)
+        if not report.conforms:
+            raise ValidationFailed(report)
+        digest = input_digest(config)
+        built_at = build_time()
+        version = f"{__version__}+{digest[:12]}"
+        releases = config.build_dir / "releases"
+        releases.mkdir(parents=True, exist_ok=True)
+        staging = releases / f".staging-{os.getpid()}-{time.time_ns()}"
+        staging.mkdir()
+        try:
+            progress("Loading the Oxigraph store")
+            load_store(assembled, staging / STORE_DIR)
+            progress("Writing the dumps")
+            import pyoxigraph as ox
+
+            store = ox.Store.read_only(str(staging / STORE_DIR))
+            triples = write_dumps(
+                store,
+                staging / DUMPS_DIR,
+                assembled.ns,
+                assembled.graphs[GRAPH_ONTOLOGY],
+                assembled.shapes,
+                version,
+                built_at,
+            )
+            del store
+            info = BuildInfo(version, built_at, triples, digest, config.base_iri)
+            (staging / INFO_FILE).write_text(json.dumps(info.__dict__, indent=2), encoding="utf-8")
+            release = releases / f"{built_at.replace(':', '')}-{digest[:12]}-{time.time_ns()}"
+            staging.rename(release)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        _swap_current(config, release)
+        _prune(config, keep=release)
+        progress(f"Built {version}: {triples} triples")
+        return info
+
+
+def rewrite_dumps(config: Config) -> BuildInfo:
+    """Write the dumps of the current build again from its store."""
+    import pyoxigraph as ox
+
+    from .assemble import load_turtle_dir
+    from .dumps import write_dumps
+    from .namespaces import ProjectNamespaces
+    from .rdfio import store_graph
+
+    release = current_release(config)
+    if release is None:
+        raise FileNotFoundError(f"no build in {config.build_dir}; run `treatygraph build` first")
+    info = BuildInfo.read(release)
+    ns = ProjectNamespaces(info.base_iri)
+    with build_lock(config.build_dir):
+        store = ox.Store.read_only(str(release / STORE_DIR))
+        ontology = store_graph(store, ns.graph(GRAPH_ONTOLOGY))
+        shapes = load_turtle_dir(config.shapes_dir, ns)
+        staging = release / f".dumps-{os.getpid()}"
+        write_dumps(store, staging, ns, ontology, shapes, info.version, info.built_at)
+        old = release / f".old-dumps-{os.getpid()}"
+        (release / DUMPS_DIR).rename(old)
+        staging.rename(release / DUMPS_DIR)
+        shutil.rmtree(old)
+    return info

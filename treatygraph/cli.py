@@ -1,0 +1,180 @@
+"""The `treatygraph` command: one group whose commands form the pipeline."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from .config import Config
+
+EXIT_INVALID = 1
+
+
+def _config() -> Config:
+    try:
+        return Config.from_env()
+    except ValueError as err:
+        raise click.UsageError(str(err)) from None
+
+
+def _progress(quiet: bool):
+    if quiet:
+        return lambda step: None
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    return lambda step: console.print(f"[bold cyan]•[/] {step}")
+
+
+def _fail(message: str) -> None:
+    click.echo(message, err=True)
+    sys.exit(EXIT_INVALID)
+
+
+@click.group()
+@click.version_option(package_name="treatygraph")
+def main() -> None:
+    """Build, check, query and serve the treatygraph linked-data set."""
+
+
+@main.command()
+@click.option("--quiet", is_flag=True, help="Print nothing but errors.")
+def build(quiet: bool) -> None:
+    """Load sources and facts, check quotes, validate, load the store and write the dumps."""
+    from .build import BuildLocked, ValidationFailed
+    from .build import build as run_build
+    from .errors import DataError
+
+    config = _config()
+    try:
+        info = run_build(config, progress=_progress(quiet))
+    except DataError as err:
+        _fail(f"Build failed; the last good build is still in place.\n{err}")
+    except ValidationFailed as err:
+        _fail(f"Build failed; the last good build is still in place.\n{err.report.text()}")
+    except BuildLocked as err:
+        _fail(str(err))
+    if not quiet:
+        click.echo(f"{info.version}: {info.triples} triples in {config.current_build}")
+
+
+@main.command()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "turtle"]),
+    default="text",
+    show_default=True,
+    help="text for people; turtle for the machine-readable SHACL report.",
+)
+def validate(fmt: str) -> None:
+    """Run the checks alone: quotes, references, dates and SHACL shapes."""
+    from .assemble import assemble
+    from .assemble import validate as run_validate
+    from .errors import DataError
+
+    try:
+        report = run_validate(assemble(_config()))
+    except DataError as err:
+        _fail(str(err))
+    if fmt == "turtle":
+        click.echo(report.graph.serialize(format="turtle"))
+    else:
+        click.echo(report.text())
+    if not report.conforms:
+        sys.exit(EXIT_INVALID)
+
+
+@main.command()
+@click.option(
+    "--port",
+    type=int,
+    default=lambda: int(os.environ.get("PORT", "8080")),
+    show_default="8080 or $PORT",
+)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option(
+    "--workers", type=int, default=2, show_default=True, help="gunicorn worker processes."
+)
+def serve(port: int, host: str, workers: int) -> None:
+    """Serve the last build with gunicorn (building first if there is none)."""
+    from .build import current_release
+
+    config = _config()
+    if current_release(config) is None:
+        click.echo("No build yet; building first.", err=True)
+        ctx = click.get_current_context()
+        ctx.invoke(build, quiet=False)
+    base = f"http://{host}:{port}"
+    click.echo(f"Home page:        {base}/")
+    click.echo(f"SPARQL endpoint:  {base}/sparql")
+    click.echo(f"Dumps:            {base}/dumps/")
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    os.execv(
+        str(gunicorn),
+        [
+            str(gunicorn),
+            "--bind",
+            f"{host}:{port}",
+            "--workers",
+            str(workers),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            "8",
+            "--graceful-timeout",
+            "30",
+            "--access-logfile",
+            "-",
+            "server.app:create_app()",
+        ],
+    )
+
+
+@main.command()
+@click.argument("sparql", required=False)
+@click.option("-f", "--file", "path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv", "tsv", "turtle"]),
+    default="table",
+    show_default=True,
+)
+def query(sparql: str | None, path: Path | None, fmt: str) -> None:
+    """Run a SPARQL query on the last build and print the result."""
+    from .query import QueryError, run_query_cli
+
+    if (sparql is None) == (path is None):
+        raise click.UsageError("give a query or -f FILE, not both and not neither")
+    text = path.read_text(encoding="utf-8") if path else sparql
+    try:
+        click.echo(run_query_cli(_config(), text, fmt), nl=False)
+    except QueryError as err:
+        _fail(str(err))
+
+
+@main.command()
+def dump() -> None:
+    """Write the dumps of the current build again from its store."""
+    from .build import rewrite_dumps
+
+    info = rewrite_dumps(_config())
+    click.echo(f"Dumps written: {info.triples} triples")
+
+
+@main.command("lint-data")
+@click.option("--fix", is_flag=True, help="Rewrite the curated files in canonical (sorted) form.")
+def lint_data(fix: bool) -> None:
+    """Check that every curated YAML file is in canonical form (sorted by id)."""
+    from .lint import check_canonical
+
+    config = _config()
+    changed = check_canonical(config, fix=fix)
+    for path in changed:
+        click.echo(f"{'rewrote' if fix else 'not canonical'}: {path}")
+    if changed and not fix:
+        _fail("Run `treatygraph lint-data --fix` to sort and re-dump them.")

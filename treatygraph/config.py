@@ -1,0 +1,99 @@
+"""Configuration from environment variables, with the defaults documented in the README."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CANONICAL_BASE_IRI = "https://w3id.org/treatygraph"
+WIKIDATA_SPARQL = "https://query.wikidata.org/sparql"
+
+
+def _env_path(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value).resolve() if value else default
+
+
+def _env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError(f"environment variable {name}={value!r} is not a number") from None
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"environment variable {name}={value!r} is not a whole number") from None
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the pipeline and the server need to know about where things are."""
+
+    project_root: Path = PROJECT_ROOT
+    data_dir: Path = PROJECT_ROOT / "data"
+    ontology_dir: Path = PROJECT_ROOT / "ontology"
+    shapes_dir: Path = PROJECT_ROOT / "shapes"
+    queries_dir: Path = PROJECT_ROOT / "queries"
+    build_dir: Path = PROJECT_ROOT / "build"
+    base_iri: str = CANONICAL_BASE_IRI
+    query_timeout: float = 30.0
+    federation_timeout: float = 20.0
+    max_result_rows: int = 100_000
+    max_request_bytes: int = 1_000_000
+    max_concurrent_queries_per_client: int = 4
+    service_allowlist: tuple[str, ...] = (WIKIDATA_SPARQL,)
+    wikidata_endpoint: str = WIKIDATA_SPARQL
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, **overrides) -> Config:
+        """Read the TREATYGRAPH_* environment variables; keyword overrides win."""
+        default = cls()
+        values = dict(
+            data_dir=_env_path("TREATYGRAPH_DATA_DIR", default.data_dir),
+            ontology_dir=_env_path("TREATYGRAPH_ONTOLOGY_DIR", default.ontology_dir),
+            shapes_dir=_env_path("TREATYGRAPH_SHAPES_DIR", default.shapes_dir),
+            build_dir=_env_path("TREATYGRAPH_BUILD_DIR", default.build_dir),
+            base_iri=os.environ.get("TREATYGRAPH_BASE_IRI", default.base_iri).rstrip("/"),
+            query_timeout=_env_float("TREATYGRAPH_QUERY_TIMEOUT", default.query_timeout),
+            federation_timeout=_env_float(
+                "TREATYGRAPH_FEDERATION_TIMEOUT", default.federation_timeout
+            ),
+            max_result_rows=_env_int("TREATYGRAPH_MAX_RESULT_ROWS", default.max_result_rows),
+            max_request_bytes=_env_int("TREATYGRAPH_MAX_REQUEST_BYTES", default.max_request_bytes),
+            max_concurrent_queries_per_client=_env_int(
+                "TREATYGRAPH_MAX_CONCURRENT_QUERIES", default.max_concurrent_queries_per_client
+            ),
+            wikidata_endpoint=os.environ.get(
+                "TREATYGRAPH_WIKIDATA_ENDPOINT", default.wikidata_endpoint
+            ),
+        )
+        allowlist = os.environ.get("TREATYGRAPH_SERVICE_ALLOWLIST")
+        if allowlist is not None:
+            values["service_allowlist"] = tuple(s for s in allowlist.split() if s)
+        values.update(overrides)
+        return cls(**values)
+
+    @property
+    def sources_dir(self) -> Path:
+        return self.data_dir / "sources"
+
+    @property
+    def facts_dir(self) -> Path:
+        return self.data_dir / "facts"
+
+    @property
+    def current_build(self) -> Path:
+        """The symlink that always points at the last good build."""
+        return self.build_dir / "current"

@@ -1,0 +1,52 @@
+"""Dates as the sources give them: to the day, the month or the year."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from rdflib.namespace import TIME
+
+DATE_FORMS = (
+    (re.compile(r"^(\d{4})-(\d{2})-(\d{2})$"), "day"),
+    (re.compile(r"^(\d{4})-(\d{2})$"), "month"),
+    (re.compile(r"^(\d{4})$"), "year"),
+)
+
+
+@dataclass(frozen=True)
+class ParsedDate:
+    """A date as written, with its precision; `start` is the first day of the period."""
+
+    start: dt.date
+    precision: str
+    text: str
+
+    @property
+    def last_day(self) -> dt.date:
+        if self.precision == "day":
+            return self.start
+        if self.precision == "month":
+            days = calendar.monthrange(self.start.year, self.start.month)[1]
+            return self.start.replace(day=days)
+        return self.start.replace(month=12, day=31)
+
+
+def parse_date(value: object) -> ParsedDate:
+    """Parse YYYY, YYYY-MM or YYYY-MM-DD; raise ValueError naming what is wrong."""
+    text = str(value)
+    for pattern, precision in DATE_FORMS:
+        match = pattern.match(text)
+        if not match:
+            continue
+        parts = [int(p) for p in match.groups()] + [1] * (3 - len(match.groups()))
+        try:
+            return ParsedDate(dt.date(*parts), precision, text)
+        except ValueError as err:
+            raise ValueError(f"impossible date {text} ({err})") from None
+    raise ValueError(f"{text!r} is not a date of the form YYYY, YYYY-MM or YYYY-MM-DD")
+
+
+PRECISION_UNITS = {"day": TIME.unitDay, "month": TIME.unitMonth, "year": TIME.unitYear}

@@ -1,0 +1,82 @@
+"""SHACL validation of the assembled graph, with a report a person can read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rdflib import Graph, URIRef
+from rdflib.namespace import RDF, SH
+
+
+@dataclass(frozen=True)
+class Violation:
+    focus: str
+    path: str | None
+    value: str | None
+    shape: str
+    component: str
+    severity: str
+    message: str
+    where: str | None
+
+
+@dataclass
+class ValidationReport:
+    conforms: bool
+    violations: list[Violation]
+    graph: Graph
+
+    def text(self) -> str:
+        if self.conforms:
+            return "The graph conforms to the shapes."
+        lines = [f"{len(self.violations)} SHACL violation(s):"]
+        for v in self.violations:
+            lines.append(f"- {v.where or v.focus}")
+            lines.append(f"    {v.severity}: {v.message}")
+            lines.append(f"    focus {v.focus}" + (f", path {v.path}" if v.path else ""))
+            if v.value:
+                lines.append(f"    value {v.value}")
+            lines.append(f"    shape {v.shape} ({v.component})")
+        return "\n".join(lines)
+
+
+def _local(term) -> str:
+    text = str(term)
+    return text.rsplit("#", 1)[-1].rsplit("/", 1)[-1] if text.startswith("http") else text
+
+
+def validate_graph(
+    data: Graph, shapes: Graph, ontology: Graph, locate=lambda iri: None
+) -> ValidationReport:
+    """Run pyshacl on an in-memory graph; `locate(iri)` gives "file:line" of the record, if any."""
+    import pyshacl
+
+    conforms, report, _ = pyshacl.validate(
+        data,
+        shacl_graph=shapes,
+        ont_graph=ontology,
+        inference="none",
+        abort_on_first=False,
+        allow_warnings=True,
+        advanced=True,
+    )
+    violations = []
+    for result in report.subjects(RDF.type, SH.ValidationResult):
+        focus = report.value(result, SH.focusNode)
+        value = report.value(result, SH.value)
+        path = report.value(result, SH.resultPath)
+        shape = report.value(result, SH.sourceShape)
+        violations.append(
+            Violation(
+                focus=str(focus),
+                path=str(path) if path is not None else None,
+                value=str(value) if value is not None else None,
+                shape=str(shape),
+                component=_local(report.value(result, SH.sourceConstraintComponent)),
+                severity=_local(report.value(result, SH.resultSeverity)),
+                message=" ".join(str(m) for m in report.objects(result, SH.resultMessage)),
+                where=locate(URIRef(str(focus))),
+            )
+        )
+    violations.sort(key=lambda v: (v.where or "", v.focus, v.shape, v.message))
+    return ValidationReport(conforms=bool(conforms), violations=violations, graph=report)
