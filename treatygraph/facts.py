@@ -24,6 +24,7 @@ VALUE_KINDS = {
     "text",
     "string",
     "date",
+    "duration",
     "integer",
     "decimal",
     "boolean",
@@ -31,6 +32,7 @@ VALUE_KINDS = {
     "concept",
     "node",
 }
+DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+D)?$")
 
 
 @dataclass(frozen=True)
@@ -213,6 +215,11 @@ class _Converter:
             return Literal(str(item))
         if kind == "date":
             return self.instant(path, line, subject, f"{spec.key}", item)
+        if kind == "duration":
+            if not DURATION.match(str(item)):
+                self.problems.add(path, line, f"{spec.key}: {item!r} is not a duration such as P5Y")
+                return None
+            return Literal(str(item), datatype=XSD.duration)
         if kind == "integer":
             if isinstance(item, bool) or not isinstance(item, int):
                 self.problems.add(path, line, f"{spec.key}: {item!r} is not a whole number")
