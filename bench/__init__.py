@@ -1,0 +1,1 @@
+"""Benchmarks of treatygraph at scale; run by `make bench`, never in CI."""
