@@ -1,0 +1,105 @@
+"""The shapes compiled to SPARQL (used to validate at scale) give the same report as pyshacl."""
+
+from __future__ import annotations
+
+import pyoxigraph as ox
+import pytest
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import OWL, PROV, RDF, RDFS, TIME, XSD
+
+from treatygraph.assemble import assemble
+from treatygraph.namespaces import GRAPH_ONTOLOGY, ORG
+from treatygraph.shacl_sparql import compile_shapes, validate_store
+from treatygraph.validation import validate_graph
+
+
+@pytest.fixture(scope="module")
+def assembled(config):
+    return assemble(config)
+
+
+def _store(data: Graph, ontology: Graph) -> ox.Store:
+    store = ox.Store()
+    for graph, name in ((data, "urn:x-test:data"), (ontology, "urn:x-test:ontology")):
+        store.bulk_load(
+            graph.serialize(format="nt", encoding="utf-8"),
+            format=ox.RdfFormat.N_TRIPLES,
+            to_graph=ox.NamedNode(name),
+        )
+    return store
+
+
+def _keys(report) -> set[tuple]:
+    return {(v.focus, v.path, v.value, v.component, v.severity) for v in report.violations}
+
+
+def _both(data: Graph, assembled) -> tuple[set, set]:
+    ontology = assembled.graphs[GRAPH_ONTOLOGY]
+    by_pyshacl = validate_graph(data, assembled.shapes, ontology)
+    by_sparql = validate_store(_store(data, ontology), assembled.shapes)
+    assert by_pyshacl.conforms == by_sparql.conforms
+    return _keys(by_pyshacl), _keys(by_sparql)
+
+
+def _data(assembled) -> Graph:
+    return assembled.union(*(n for n in assembled.graphs if n != GRAPH_ONTOLOGY))
+
+
+def test_every_shape_compiles(assembled):
+    checks = compile_shapes(assembled.shapes)
+    assert checks
+    assert all(check.query.lstrip().upper().startswith(("SELECT", "PREFIX")) for check in checks)
+
+
+def test_same_report_as_pyshacl_on_the_real_data(assembled):
+    by_pyshacl, by_sparql = _both(_data(assembled), assembled)
+    assert by_sparql == by_pyshacl
+
+
+def _first(data: Graph, cls: URIRef) -> URIRef:
+    return sorted(s for s in data.subjects(RDF.type, cls) if isinstance(s, URIRef))[0]
+
+
+def test_same_report_as_pyshacl_on_broken_data(assembled):
+    """Break the real data once for every kind of constraint the shapes use."""
+    data = _data(assembled)
+    tg = assembled.ns.tg
+    state = _first(data, tg.State)
+    organization = _first(data, tg.InternationalOrganization)
+    membership = _first(data, ORG.Membership)
+    instant = _first(data, TIME.Instant)
+    claim = _first(data, tg.Claim)
+    source = _first(data, tg.SourceDocument)
+
+    data.remove((state, RDFS.label, None))  # minCount
+    data.add((organization, RDFS.label, Literal("A second English label", lang="en")))  # uniqueLang
+    data.add((organization, RDFS.label, Literal("No language tag")))  # datatype
+    data.add((state, OWL.sameAs, URIRef("http://dbpedia.org/resource/Nowhere")))  # pattern
+    data.add((organization, OWL.sameAs, Literal("Q123")))  # nodeKind and pattern
+    data.add((organization, PROV.wasDerivedFrom, state))  # class
+    data.add((membership, ORG.member, organization))  # maxCount
+    data.set((membership, ORG.role, tg.ChairRole))  # in
+    data.set((membership, ORG.memberDuring, instant))  # class
+    data.set((instant, TIME.inXSDDate, Literal("2002-13-45", datatype=XSD.date)))  # ill-formed
+    data.set((instant, tg.datePrecision, TIME.unitWeek))  # in
+    data.set((claim, tg.quote, Literal("ab", lang="en")))  # minLength
+    data.set((source, tg.sha256, Literal("not-a-checksum")))  # pattern
+
+    by_pyshacl, by_sparql = _both(data, assembled)
+    assert len(by_pyshacl) >= 13
+    assert by_sparql == by_pyshacl
+
+
+def test_same_report_as_pyshacl_on_synthetic_data(assembled, tmp_path):
+    """The benchmark generator's data conforms, and both validators agree on it."""
+    from bench.generate import generate
+
+    generated = generate(3_000, tmp_path, seed=7, base_iri=assembled.ns.base)
+    triples = (q.triple for q in ox.parse(path=generated.nquads, format=ox.RdfFormat.N_QUADS))
+    flat = Graph().parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES), format="nt")
+    assert len(flat) >= 2_900
+    for triple in _data(assembled):
+        flat.add(triple)
+    by_pyshacl, by_sparql = _both(flat, assembled)
+    assert by_pyshacl == set()
+    assert by_sparql == by_pyshacl

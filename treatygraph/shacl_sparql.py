@@ -1,0 +1,449 @@
+"""SHACL shapes compiled to SPARQL queries and run on the Oxigraph store: validation at scale.
+
+pyshacl walks an in-memory rdflib graph node by node (about 7 s per 100k triples); the same shapes
+run as one SPARQL query per constraint on Oxigraph's indexes take a fraction of that and never
+load the data into Python. The compiled checks give the same report as pyshacl on the real data;
+tests/test_shacl_sparql.py compares the two on the real dataset and on broken copies of it.
+
+Supported: targets (sh:targetClass with rdfs:subClassOf*, sh:targetNode, sh:targetSubjectsOf,
+sh:targetObjectsOf), predicate, inverse, sequence and alternative paths, and the constraint
+components minCount, maxCount, datatype (with well-formedness for castable XSD types), class,
+nodeKind, pattern, in, hasValue, minLength, maxLength, uniqueLang, min/maxIn/Exclusive,
+equals, disjoint, lessThan, lessThanOrEquals, and SPARQL-based constraints (sh:sparql with
+sh:select). Anything else raises UnsupportedShape naming the shape and the component, rather
+than being skipped silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pyoxigraph as ox
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.collection import Collection
+from rdflib.namespace import RDF, RDFS, SH
+
+from .validation import ValidationReport, Violation, _local
+
+SUBCLASS_PATH = f"<{RDF.type}>/<{RDFS.subClassOf}>*"
+# XSD types whose lexical form Oxigraph can check with a cast (ill-formed literals violate sh:datatype).
+CASTABLE = {
+    f"http://www.w3.org/2001/XMLSchema#{name}"
+    for name in ("boolean", "integer", "decimal", "float", "double", "dateTime", "date", "time")
+}
+NODE_KIND_FILTERS = {
+    SH.IRI: "!isIRI(?value)",
+    SH.BlankNode: "!isBlank(?value)",
+    SH.Literal: "!isLiteral(?value)",
+    SH.BlankNodeOrIRI: "isLiteral(?value)",
+    SH.BlankNodeOrLiteral: "isIRI(?value)",
+    SH.IRIOrLiteral: "isBlank(?value)",
+}
+COMPARISONS = {
+    SH.minInclusive: "<",
+    SH.minExclusive: "<=",
+    SH.maxInclusive: ">",
+    SH.maxExclusive: ">=",
+}
+PAIR_COMPARISONS = {SH.lessThan: ">=", SH.lessThanOrEquals: ">"}
+HANDLED = {
+    SH.path,
+    SH.property,
+    SH.targetClass,
+    SH.targetNode,
+    SH.targetSubjectsOf,
+    SH.targetObjectsOf,
+    SH.message,
+    SH.severity,
+    SH.name,
+    SH.description,
+    SH.order,
+    SH.group,
+    SH.deactivated,
+    SH.defaultValue,
+    SH.minCount,
+    SH.maxCount,
+    SH.datatype,
+    SH["class"],
+    SH.nodeKind,
+    SH.pattern,
+    SH.flags,
+    SH["in"],
+    SH.hasValue,
+    SH.minLength,
+    SH.maxLength,
+    SH.uniqueLang,
+    SH.equals,
+    SH.disjoint,
+    SH.sparql,
+    *COMPARISONS,
+    *PAIR_COMPARISONS,
+}
+ANNOTATIONS = {RDF.type, RDFS.comment, RDFS.label, RDFS.seeAlso, RDFS.isDefinedBy}
+
+
+class UnsupportedShape(Exception):
+    """A shape uses a SHACL feature the SPARQL compiler does not handle."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One constraint of one shape as a SPARQL query selecting ?this (and ?value when there is one)."""
+
+    query: str
+    shape: str
+    path: str | None
+    component: str
+    severity: str
+    message: str
+    targets_filter: str | None = None
+
+
+def _term(node) -> str:
+    if isinstance(node, URIRef):
+        return f"<{node}>"
+    if isinstance(node, Literal):
+        return node.n3()
+    raise UnsupportedShape(f"blank node {node} used as a value in a shape")
+
+
+def _path(shapes: Graph, node) -> str:
+    if isinstance(node, URIRef):
+        return f"<{node}>"
+    if (node, RDF.first, None) in shapes:
+        return "(" + "/".join(_path(shapes, step) for step in Collection(shapes, node)) + ")"
+    inverse = shapes.value(node, SH.inversePath)
+    if inverse is not None:
+        return f"^({_path(shapes, inverse)})"
+    alternatives = shapes.value(node, SH.alternativePath)
+    if alternatives is not None:
+        return "(" + "|".join(_path(shapes, p) for p in Collection(shapes, alternatives)) + ")"
+    for modifier, suffix in (
+        (SH.zeroOrMorePath, "*"),
+        (SH.oneOrMorePath, "+"),
+        (SH.zeroOrOnePath, "?"),
+    ):
+        inner = shapes.value(node, modifier)
+        if inner is not None:
+            return f"({_path(shapes, inner)}){suffix}"
+    raise UnsupportedShape(f"path {node} is not a SHACL path")
+
+
+def _string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _targets(shapes: Graph, shape) -> list[str]:
+    patterns = [
+        f"?this {SUBCLASS_PATH} {_term(c)} ." for c in shapes.objects(shape, SH.targetClass)
+    ]
+    patterns += [f"VALUES ?this {{ {_term(n)} }}" for n in shapes.objects(shape, SH.targetNode)]
+    patterns += [f"?this {_term(p)} [] ." for p in shapes.objects(shape, SH.targetSubjectsOf)]
+    patterns += [f"[] {_term(p)} ?this ." for p in shapes.objects(shape, SH.targetObjectsOf)]
+    return patterns
+
+
+def _target_block(patterns: list[str]) -> str:
+    union = " UNION ".join(f"{{ {p} }}" for p in patterns)
+    return f"{{ SELECT DISTINCT ?this WHERE {{ {union} }} }}"
+
+
+class _Compiler:
+    def __init__(self, shapes: Graph):
+        self.shapes = shapes
+
+    def message(self, shape, default: str) -> str:
+        messages = [str(m) for m in self.shapes.objects(shape, SH.message)]
+        return " ".join(messages) if messages else default
+
+    def severity(self, shape) -> str:
+        return _local(self.shapes.value(shape, SH.severity) or SH.Violation)
+
+    def check_unsupported(self, shape) -> None:
+        for predicate in set(self.shapes.predicates(shape)):
+            if predicate not in HANDLED and predicate not in ANNOTATIONS:
+                raise UnsupportedShape(
+                    f"shape {shape} uses {predicate}, which the SPARQL validator does not compile; "
+                    "validate with pyshacl (`treatygraph validate`) or extend treatygraph/shacl_sparql.py"
+                )
+
+    def compile(self) -> list[Check]:
+        checks: list[Check] = []
+        node_shapes = set(self.shapes.subjects(RDF.type, SH.NodeShape))
+        targeted = {
+            s
+            for p in (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf)
+            for s in self.shapes.subjects(p, None)
+        }
+        for shape in sorted(node_shapes | targeted, key=str):
+            if self.shapes.value(shape, SH.deactivated) == Literal(True):
+                continue
+            patterns = _targets(self.shapes, shape)
+            if not patterns:
+                continue
+            target = _target_block(patterns)
+            if (shape, SH.path, None) in self.shapes:
+                checks += self.property_checks(shape, target)
+            else:
+                checks += self.node_checks(shape, target)
+            for prop in self.shapes.objects(shape, SH.property):
+                if self.shapes.value(prop, SH.deactivated) != Literal(True):
+                    checks += self.property_checks(prop, target)
+        return checks
+
+    def node_checks(self, shape, target: str) -> list[Check]:
+        self.check_unsupported(shape)
+        return list(self.value_checks(shape, target, "BIND(?this AS ?value)", None))
+
+    def property_checks(self, shape, target: str) -> list[Check]:
+        self.check_unsupported(shape)
+        path_node = self.shapes.value(shape, SH.path)
+        path = _path(self.shapes, path_node)
+        result_path = str(path_node) if isinstance(path_node, URIRef) else None
+        checks = list(self.value_checks(shape, target, f"?this {path} ?value .", result_path))
+        make = self.maker(shape, result_path)
+        for count in self.shapes.objects(shape, SH.minCount):
+            checks.append(
+                make(
+                    "MinCountConstraintComponent",
+                    f"SELECT ?this WHERE {{ {target} OPTIONAL {{ ?this {path} ?value }} }} "
+                    f"GROUP BY ?this HAVING (COUNT(DISTINCT ?value) < {int(count)})",
+                    f"Less than {int(count)} values on {path}",
+                )
+            )
+        for count in self.shapes.objects(shape, SH.maxCount):
+            checks.append(
+                make(
+                    "MaxCountConstraintComponent",
+                    f"SELECT ?this WHERE {{ {target} ?this {path} ?value }} "
+                    f"GROUP BY ?this HAVING (COUNT(DISTINCT ?value) > {int(count)})",
+                    f"More than {int(count)} values on {path}",
+                )
+            )
+        if self.shapes.value(shape, SH.uniqueLang) == Literal(True):
+            checks.append(
+                make(
+                    "UniqueLangConstraintComponent",
+                    f"SELECT ?this WHERE {{ {target} ?this {path} ?value "
+                    f'FILTER(LANG(?value) != "") }} GROUP BY ?this (LANG(?value) AS ?lang) '
+                    "HAVING (COUNT(DISTINCT ?value) > 1)",
+                    f"More than one value per language on {path}",
+                )
+            )
+        for other in self.shapes.objects(shape, SH.equals):
+            o = _term(other)
+            checks.append(
+                make(
+                    "EqualsConstraintComponent",
+                    f"SELECT DISTINCT ?this ?value WHERE {{ {target} "
+                    f"{{ ?this {path} ?value FILTER NOT EXISTS {{ ?this {o} ?value }} }} UNION "
+                    f"{{ ?this {o} ?value FILTER NOT EXISTS {{ ?this {path} ?value }} }} }}",
+                    f"Values of {path} differ from those of {o}",
+                )
+            )
+        for other in self.shapes.objects(shape, SH.disjoint):
+            o = _term(other)
+            checks.append(
+                make(
+                    "DisjointConstraintComponent",
+                    f"SELECT DISTINCT ?this ?value WHERE {{ {target} ?this {path} ?value . "
+                    f"?this {o} ?value }}",
+                    f"Values of {path} are shared with {o}",
+                )
+            )
+        for component, operator in PAIR_COMPARISONS.items():
+            for other in self.shapes.objects(shape, component):
+                o = _term(other)
+                checks.append(
+                    make(
+                        f"{_local(component)[0].upper()}{_local(component)[1:]}ConstraintComponent",
+                        f"SELECT DISTINCT ?this ?value WHERE {{ {target} ?this {path} ?value . "
+                        f"?this {o} ?other FILTER(!COALESCE(!(?value {operator} ?other), false)) }}",
+                        f"Values of {path} are not {_local(component)} {o}",
+                    )
+                )
+        return checks
+
+    def maker(self, shape, result_path: str | None) -> Callable[..., Check]:
+        def make(component: str, query: str, default: str, targets_filter=None) -> Check:
+            return Check(
+                query=query,
+                shape=str(shape),
+                path=result_path,
+                component=component,
+                severity=self.severity(shape),
+                message=self.message(shape, default),
+                targets_filter=targets_filter,
+            )
+
+        return make
+
+    def value_checks(
+        self, shape, target: str, values: str, result_path: str | None
+    ) -> Iterator[Check]:
+        """Constraints that look at each value node on its own: one query each."""
+        make = self.maker(shape, result_path)
+
+        def each(component: str, condition: str, default: str) -> Check:
+            return make(
+                component,
+                f"SELECT DISTINCT ?this ?value WHERE {{ {target} {values} FILTER({condition}) }}",
+                default,
+            )
+
+        for datatype in self.shapes.objects(shape, SH.datatype):
+            condition = f"!isLiteral(?value) || DATATYPE(?value) != {_term(datatype)}"
+            if str(datatype) in CASTABLE:
+                condition += f" || !COALESCE(isLiteral({_term(datatype)}(STR(?value))), false)"
+            yield each("DatatypeConstraintComponent", condition, f"Value is not a {datatype}")
+        for cls in self.shapes.objects(shape, SH["class"]):
+            yield each(
+                "ClassConstraintComponent",
+                f"NOT EXISTS {{ ?value {SUBCLASS_PATH} {_term(cls)} }}",
+                f"Value is not an instance of {cls}",
+            )
+        for kind in self.shapes.objects(shape, SH.nodeKind):
+            yield each("NodeKindConstraintComponent", NODE_KIND_FILTERS[kind], f"Not a {kind}")
+        for pattern in self.shapes.objects(shape, SH.pattern):
+            flags = self.shapes.value(shape, SH.flags)
+            regex = f"REGEX(STR(?value), {_string(str(pattern))}"
+            regex += f", {_string(str(flags))})" if flags is not None else ")"
+            yield each(
+                "PatternConstraintComponent",
+                f"isBlank(?value) || !{regex}",
+                f"Value does not match {pattern}",
+            )
+        for members in self.shapes.objects(shape, SH["in"]):
+            allowed = " || ".join(
+                f"sameTerm(?value, {_term(m)})" for m in Collection(self.shapes, members)
+            )
+            yield each("InConstraintComponent", f"!({allowed or 'false'})", "Value not in list")
+        for value in self.shapes.objects(shape, SH.hasValue):
+            where = values.replace("?value", _term(value))
+            yield make(
+                "HasValueConstraintComponent",
+                f"SELECT ?this WHERE {{ {target} FILTER NOT EXISTS {{ {where} }} }}",
+                f"Missing value {value}",
+            )
+        for component, operator in (("minLength", "<"), ("maxLength", ">")):
+            for length in self.shapes.objects(shape, SH[component]):
+                yield each(
+                    f"{component[0].upper()}{component[1:]}ConstraintComponent",
+                    f"isBlank(?value) || STRLEN(STR(?value)) {operator} {int(length)}",
+                    f"Value has {'less' if operator == '<' else 'more'} than {int(length)} characters",
+                )
+        for component, operator in COMPARISONS.items():
+            for bound in self.shapes.objects(shape, component):
+                yield each(
+                    f"{_local(component)[0].upper()}{_local(component)[1:]}ConstraintComponent",
+                    f"!COALESCE(!(?value {operator} {_term(bound)}), false)",
+                    f"Value is not {_local(component)} {bound}",
+                )
+        for constraint in self.shapes.objects(shape, SH.sparql):
+            yield self.sparql_check(shape, constraint, target, result_path)
+
+    def sparql_check(self, shape, constraint, target: str, result_path: str | None) -> Check:
+        select = self.shapes.value(constraint, SH.select)
+        if select is None:
+            raise UnsupportedShape(f"SPARQL constraint of {shape} has no sh:select")
+        prefixes = "".join(
+            f"PREFIX {d.value(SH.prefix)}: <{d.value(SH.namespace)}>\n"
+            for declared in self.shapes.objects(constraint, SH.prefixes)
+            for d in (self.shapes.resource(x) for x in self.shapes.objects(declared, SH.declare))
+        )
+        text = str(select)
+        for unsupported in ("$currentShape", "$shapesGraph"):
+            if unsupported in text:
+                raise UnsupportedShape(f"SPARQL constraint of {shape} uses {unsupported}")
+        path = _path(self.shapes, self.shapes.value(shape, SH.path)) if result_path else None
+        text = text.replace("$this", "?this").replace("$PATH", path or "$PATH")
+        messages = [str(m) for m in self.shapes.objects(constraint, SH.message)]
+        return Check(
+            query=prefixes + text,
+            shape=str(shape),
+            path=result_path,
+            component="SPARQLConstraintComponent",
+            severity=_local(self.shapes.value(constraint, SH.severity) or SH.Violation),
+            message=" ".join(messages) or self.message(shape, "SPARQL constraint violated"),
+            targets_filter=f"SELECT ?this WHERE {target}",
+        )
+
+
+def compile_shapes(shapes: Graph) -> list[Check]:
+    """Every constraint of every active shape as a SPARQL query; raise UnsupportedShape if needed."""
+    return _Compiler(shapes).compile()
+
+
+def _text(term) -> str | None:
+    if term is None:
+        return None
+    if isinstance(term, ox.Literal):
+        return term.value
+    if isinstance(term, ox.NamedNode):
+        return term.value
+    return str(term)
+
+
+def validate_store(
+    store: ox.Store, shapes: Graph, locate=lambda iri: None, checks: list[Check] | None = None
+) -> ValidationReport:
+    """Run the compiled shapes on a store (default graph = union of every graph)."""
+    violations = []
+    for check in checks if checks is not None else compile_shapes(shapes):
+        rows = store.query(check.query, use_default_graph_as_union=True)
+        variables = {v.value for v in rows.variables}
+        allowed = None
+        if check.targets_filter:
+            allowed = {
+                row["this"]
+                for row in store.query(check.targets_filter, use_default_graph_as_union=True)
+            }
+        for row in rows:
+            focus = row["this"]
+            if focus is None or (allowed is not None and focus not in allowed):
+                continue
+            value = row["value"] if "value" in variables else None
+            path = check.path
+            if check.component == "SPARQLConstraintComponent" and "path" in variables:
+                path = _text(row["path"]) or path
+            violations.append(
+                Violation(
+                    focus=_text(focus),
+                    path=path,
+                    value=_text(value),
+                    shape=check.shape,
+                    component=check.component,
+                    severity=check.severity,
+                    message=check.message,
+                    where=locate(URIRef(_text(focus))) if isinstance(focus, ox.NamedNode) else None,
+                )
+            )
+    violations.sort(key=lambda v: (v.where or "", v.focus, v.shape, v.message))
+    return ValidationReport(
+        conforms=not any(v.severity == "Violation" for v in violations),
+        violations=violations,
+        graph=report_graph(violations),
+    )
+
+
+def report_graph(violations: list[Violation]) -> Graph:
+    """The violations as a SHACL validation report (sh:ValidationReport) in RDF."""
+    g = Graph()
+    report = BNode()
+    g.add((report, RDF.type, SH.ValidationReport))
+    g.add((report, SH.conforms, Literal(not any(v.severity == "Violation" for v in violations))))
+    for v in violations:
+        result = BNode()
+        g.add((report, SH.result, result))
+        g.add((result, RDF.type, SH.ValidationResult))
+        g.add((result, SH.focusNode, URIRef(v.focus) if "://" in v.focus else BNode(v.focus)))
+        if v.path:
+            g.add((result, SH.resultPath, URIRef(v.path)))
+        if v.value is not None:
+            g.add((result, SH.value, Literal(v.value)))
+        g.add((result, SH.sourceShape, URIRef(v.shape) if "://" in v.shape else BNode(v.shape)))
+        g.add((result, SH.sourceConstraintComponent, SH[v.component]))
+        g.add((result, SH.resultSeverity, SH[v.severity]))
+        g.add((result, SH.resultMessage, Literal(v.message)))
+    return g
