@@ -125,6 +125,7 @@ def serve(port: int, host: str, workers: int) -> None:
             "gthread",
             "--threads",
             "8",
+            "--no-control-socket",  # one fixed socket path would clash between servers
             "--graceful-timeout",
             "30",
             "--access-logfile",
