@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import io
+import heapq
+import itertools
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,18 +50,71 @@ DISTRIBUTIONS = (
 )
 
 
-def _gzip(data: bytes) -> bytes:
+SORT_CHUNK_LINES = 1_000_000  # lines sorted in memory at once; more spill to sorted runs on disk
+
+
+def _gzip_file(source: Path, target: Path) -> None:
     """Gzip with no name and no timestamp, so the same content gives the same bytes."""
-    out = io.BytesIO()
-    with gzip.GzipFile(fileobj=out, mode="wb", mtime=0, filename="") as gz:
-        gz.write(data)
-    return out.getvalue()
+    with (
+        source.open("rb") as src,
+        target.open("wb") as raw,
+        gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as gz,
+    ):
+        shutil.copyfileobj(src, gz, 1 << 20)
 
 
-def sorted_lines(data: bytes) -> bytes:
-    """Sort and deduplicate N-Triples/N-Quads lines, so dumps diff cleanly between releases."""
-    lines = sorted(set(data.splitlines()))
-    return b"\n".join(lines) + b"\n" if lines else b""
+def _write_run(lines: list[bytes], path: Path) -> None:
+    with path.open("wb") as out:
+        out.writelines(line + b"\n" for line in sorted(set(lines)))
+
+
+def sort_lines_file(source: Path, target: Path, chunk_lines: int = SORT_CHUNK_LINES) -> int:
+    """Sort and deduplicate the lines of an N-Triples/N-Quads file (bytewise, so dumps diff cleanly
+    between releases), in memory up to `chunk_lines` and with a merge of sorted runs beyond;
+    return the number of lines written."""
+    runs: list[Path] = []
+    with source.open("rb") as src:
+        while True:
+            raw = list(itertools.islice(src, chunk_lines))
+            if not raw and runs:
+                break
+            run = target.with_name(f"{target.name}.run{len(runs)}")
+            _write_run([line.rstrip(b"\n") for line in raw if line.strip()], run)
+            runs.append(run)
+            if len(raw) < chunk_lines:
+                break
+    if len(runs) == 1:
+        runs[0].replace(target)
+        return _count_lines(target)
+    count = 0
+    handles = [run.open("rb") for run in runs]
+    try:
+        with target.open("wb") as out:
+            previous = None
+            for line in heapq.merge(*handles):
+                if line != previous:
+                    out.write(line)
+                    count += 1
+                    previous = line
+    finally:
+        for handle in handles:
+            handle.close()
+        for run in runs:
+            run.unlink()
+    return count
+
+
+def _count_lines(path: Path) -> int:
+    with path.open("rb") as f:
+        return sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b""))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def union_triples(store: ox.Store):
@@ -75,26 +131,39 @@ def write_dumps(
     version: str,
     built_at: str,
 ) -> int:
-    """Write every distribution, SHA256SUMS and void.ttl; return the number of distinct triples."""
+    """Write every distribution, SHA256SUMS and void.ttl; return the number of distinct triples.
+
+    Everything streams through files (the sort spills to disk), so memory stays flat with size.
+    """
     dumps_dir.mkdir(parents=True, exist_ok=True)
     prefixes = ns.prefixes()
-    nquads = sorted_lines(store.dump(format=ox.RdfFormat.N_QUADS))
-    ntriples = sorted_lines(ox.serialize(union_triples(store), format=ox.RdfFormat.N_TRIPLES))
-    triple_count = ntriples.count(b"\n")
-    ordered = ox.parse(ntriples, format=ox.RdfFormat.N_TRIPLES)
-    (dumps_dir / "treatygraph.ttl").write_bytes(
-        ox.serialize(ordered, format=ox.RdfFormat.TURTLE, prefixes=prefixes)
-    )
-    (dumps_dir / "treatygraph.nt.gz").write_bytes(_gzip(ntriples))
-    (dumps_dir / "treatygraph.nq.gz").write_bytes(_gzip(nquads))
-    (dumps_dir / "treatygraph.jsonld").write_bytes(
-        ox.serialize(ox.parse(nquads, format=ox.RdfFormat.N_QUADS), format=ox.RdfFormat.JSON_LD)
-    )
+    with tempfile.TemporaryDirectory(dir=dumps_dir, prefix=".work-") as work:
+        work_dir = Path(work)
+        nquads, ntriples = work_dir / "sorted.nq", work_dir / "sorted.nt"
+        store.dump(output=str(work_dir / "all.nq"), format=ox.RdfFormat.N_QUADS)
+        sort_lines_file(work_dir / "all.nq", nquads)
+        (work_dir / "all.nq").unlink()
+        ox.serialize(
+            union_triples(store), output=str(work_dir / "all.nt"), format=ox.RdfFormat.N_TRIPLES
+        )
+        triple_count = sort_lines_file(work_dir / "all.nt", ntriples)
+        (work_dir / "all.nt").unlink()
+        ox.serialize(
+            ox.parse(path=str(ntriples), format=ox.RdfFormat.N_TRIPLES),
+            output=str(dumps_dir / "treatygraph.ttl"),
+            format=ox.RdfFormat.TURTLE,
+            prefixes=prefixes,
+        )
+        _gzip_file(ntriples, dumps_dir / "treatygraph.nt.gz")
+        _gzip_file(nquads, dumps_dir / "treatygraph.nq.gz")
+        ox.serialize(
+            ox.parse(path=str(nquads), format=ox.RdfFormat.N_QUADS),
+            output=str(dumps_dir / "treatygraph.jsonld"),
+            format=ox.RdfFormat.JSON_LD,
+        )
     (dumps_dir / "ontology.ttl").write_text(ontology.serialize(format="turtle"), encoding="utf-8")
     (dumps_dir / "shapes.ttl").write_text(shapes.serialize(format="turtle"), encoding="utf-8")
-    sums = {
-        d.file: hashlib.sha256((dumps_dir / d.file).read_bytes()).hexdigest() for d in DISTRIBUTIONS
-    }
+    sums = {d.file: _sha256(dumps_dir / d.file) for d in DISTRIBUTIONS}
     (dumps_dir / "SHA256SUMS").write_text(
         "".join(f"{digest}  {name}\n" for name, digest in sums.items()), encoding="utf-8"
     )
