@@ -36,6 +36,17 @@ def _env_int(name: str, default: int) -> int:
         raise ValueError(f"environment variable {name}={value!r} is not a whole number") from None
 
 
+def _env_mapping(name: str, value: str) -> dict[str, str]:
+    """`key=value` pairs separated by whitespace, e.g. `SERVICE IRI=mirror URL`."""
+    pairs = {}
+    for item in value.split():
+        key, sep, target = item.partition("=")
+        if not sep or not key or not target:
+            raise ValueError(f"environment variable {name}: {item!r} is not of the form IRI=URL")
+        pairs[key] = target
+    return pairs
+
+
 @dataclass(frozen=True)
 class Config:
     """Everything the pipeline and the server need to know about where things are."""
@@ -53,6 +64,8 @@ class Config:
     max_request_bytes: int = 1_000_000
     max_concurrent_queries_per_client: int = 4
     service_allowlist: tuple[str, ...] = (WIKIDATA_SPARQL,)
+    service_mirrors: dict[str, str] = field(default_factory=dict)
+    query_workers: int = 3
     wikidata_endpoint: str = WIKIDATA_SPARQL
     extra: dict = field(default_factory=dict)
 
@@ -79,6 +92,10 @@ class Config:
                 "TREATYGRAPH_WIKIDATA_ENDPOINT", default.wikidata_endpoint
             ),
         )
+        values["query_workers"] = _env_int("TREATYGRAPH_QUERY_WORKERS", default.query_workers)
+        mirrors = os.environ.get("TREATYGRAPH_SERVICE_MIRRORS")
+        if mirrors:
+            values["service_mirrors"] = _env_mapping("TREATYGRAPH_SERVICE_MIRRORS", mirrors)
         allowlist = os.environ.get("TREATYGRAPH_SERVICE_ALLOWLIST")
         if allowlist is not None:
             values["service_allowlist"] = tuple(s for s in allowlist.split() if s)
