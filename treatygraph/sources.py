@@ -156,6 +156,12 @@ def sources_graph(sources: dict[str, Source], ns: ProjectNamespaces, problems: C
             graph.add((instant, RDF.type, TIME.Instant))
             graph.add((instant, TIME.inXSDDate, Literal(date.start.isoformat(), datatype=XSD.date)))
             graph.add((instant, tg.datePrecision, PRECISION_UNITS[date.precision]))
+            if date.precision == "year":
+                graph.add((instant, TIME.inXSDgYear, Literal(date.text, datatype=XSD.gYear)))
+            elif date.precision == "month":
+                graph.add(
+                    (instant, TIME.inXSDgYearMonth, Literal(date.text, datatype=XSD.gYearMonth))
+                )
             if source.date_inference:
                 graph.add(
                     (
