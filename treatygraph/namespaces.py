@@ -17,6 +17,8 @@ WDP = Namespace("http://www.wikidata.org/prop/")
 PS = Namespace("http://www.wikidata.org/prop/statement/")
 PQ = Namespace("http://www.wikidata.org/prop/qualifier/")
 PR = Namespace("http://www.wikidata.org/prop/reference/")
+PSV = Namespace("http://www.wikidata.org/prop/statement/value/")
+PQV = Namespace("http://www.wikidata.org/prop/qualifier/value/")
 WDS = Namespace("http://www.wikidata.org/entity/statement/")
 WDREF = Namespace("http://www.wikidata.org/reference/")
 WIKIBASE = Namespace("http://wikiba.se/ontology#")
@@ -43,6 +45,8 @@ STANDARD_PREFIXES: dict[str, str] = {
     "ps": str(PS),
     "pq": str(PQ),
     "pr": str(PR),
+    "psv": str(PSV),
+    "pqv": str(PQV),
     "wikibase": str(WIKIBASE),
 }
 
