@@ -1,0 +1,394 @@
+"""The SPARQL 1.1 endpoint at /sparql: the W3C protocol, read-only, time-limited, federating safely.
+
+Queries run in worker processes (see `pool` and `worker`) so that one that overruns is killed and
+its memory given back; the web process only reads the request, decides what is allowed, and
+streams the worker's answer to the client.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass
+
+from flask import Blueprint, Response, current_app, render_template, request, url_for
+from werkzeug.exceptions import HTTPException
+
+from treatygraph.sparql_text import QueryRefused, QueryTextError, read_query
+
+from ..builds import current_build
+from . import formats
+from .description import RDFLIB_FORMATS, graph_sizes, read_examples, service_description
+from .pool import QueryPool, WorkerDied
+from .worker import Job
+
+blueprint = Blueprint("sparql", __name__)
+
+POOL = "treatygraph.sparql.pool"
+CLIENTS = "treatygraph.sparql.clients"
+SIZES = "treatygraph.sparql.sizes"
+CUT_HEADER = "X-TreatyGraph-Result-Cut"
+EXPOSED_HEADERS = CUT_HEADER
+UPDATE_TYPE = "application/sparql-update"
+QUERY_TYPE = "application/sparql-query"
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+
+class SparqlError(Exception):
+    """An error answered as plain text with a status; never a stack trace."""
+
+    def __init__(self, status: int, message: str, headers: dict | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+
+
+def pool() -> QueryPool:
+    """The app's pool of query workers, started on first use in this process."""
+    extensions = current_app.extensions
+    if POOL not in extensions:
+        with _setup_lock:
+            if POOL not in extensions:
+                config = current_app.config["TREATYGRAPH"]
+                extensions[POOL] = QueryPool(config.query_workers)
+                extensions[POOL].warm()
+    return extensions[POOL]
+
+
+_setup_lock = threading.Lock()
+
+
+class ClientSlots:
+    """How many queries each client has running; refuses one more than the limit."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.running: Counter[str] = Counter()
+        self.lock = threading.Lock()
+
+    def take(self, client: str) -> bool:
+        with self.lock:
+            if self.running[client] >= self.limit:
+                return False
+            self.running[client] += 1
+            return True
+
+    def give_back(self, client: str) -> None:
+        with self.lock:
+            self.running[client] -= 1
+            if self.running[client] <= 0:
+                del self.running[client]
+
+
+def _clients() -> ClientSlots:
+    extensions = current_app.extensions
+    if CLIENTS not in extensions:
+        with _setup_lock:
+            if CLIENTS not in extensions:
+                config = current_app.config["TREATYGRAPH"]
+                extensions[CLIENTS] = ClientSlots(config.max_concurrent_queries_per_client)
+    return extensions[CLIENTS]
+
+
+@dataclass
+class ProtocolRequest:
+    query: str | None
+    default_graphs: tuple[str, ...] | None
+    named_graphs: tuple[str, ...] | None
+    format: str | None
+
+
+def _single(values: list[str], name: str) -> str | None:
+    if len(values) > 1:
+        raise SparqlError(400, f"give exactly one `{name}` parameter, not {len(values)}")
+    return values[0] if values else None
+
+
+def read_protocol_request() -> ProtocolRequest:
+    """The query and dataset of a GET or POST, as the SPARQL 1.1 Protocol defines them."""
+    args = request.args
+    if request.method == "POST":
+        mimetype = request.mimetype
+        if mimetype == UPDATE_TYPE:
+            raise _read_only("an application/sparql-update request")
+        if mimetype == QUERY_TYPE:
+            query = request.get_data(as_text=True)
+            params = args
+        elif mimetype in (FORM_TYPE, "multipart/form-data"):
+            params = request.form
+            if params.getlist("query") and args.getlist("query"):
+                raise SparqlError(400, "give the query in the body or in the URL, not both")
+            query = _single(params.getlist("query") or args.getlist("query"), "query")
+        else:
+            raise SparqlError(
+                415,
+                f"POST a query as {QUERY_TYPE} or {FORM_TYPE}, not {mimetype or 'no Content-Type'}",
+            )
+    else:
+        params = args
+        query = _single(args.getlist("query"), "query")
+    if params.getlist("update") or args.getlist("update"):
+        raise _read_only("the `update` parameter")
+    default = params.getlist("default-graph-uri") or args.getlist("default-graph-uri")
+    named = params.getlist("named-graph-uri") or args.getlist("named-graph-uri")
+    for iri in (*default, *named):
+        _check_graph_iri(iri)
+    return ProtocolRequest(
+        query=query,
+        default_graphs=tuple(default) if default else None,
+        named_graphs=tuple(named) if named else None,
+        format=params.get("format") or args.get("format"),
+    )
+
+
+def _read_only(how: str) -> SparqlError:
+    return SparqlError(
+        403,
+        f"SPARQL Update refused ({how}): this endpoint is read-only and answers queries only",
+    )
+
+
+def _check_graph_iri(iri: str) -> None:
+    import pyoxigraph as ox
+
+    try:
+        ox.NamedNode(iri)
+    except ValueError:
+        raise SparqlError(
+            400, f"default-graph-uri / named-graph-uri {iri!r} is not an IRI"
+        ) from None
+    if ":" not in iri:
+        raise SparqlError(400, f"graph IRI {iri!r} must be absolute")
+
+
+@blueprint.route("/sparql", methods=["GET", "POST"])
+def endpoint():
+    protocol = read_protocol_request()
+    if protocol.query is None:
+        if request.method == "POST":
+            raise SparqlError(400, "no query: give it in the `query` parameter or the body")
+        return _landing()
+    if not protocol.query.strip():
+        raise SparqlError(400, "the query is empty")
+    return _run(protocol)
+
+
+def _run(protocol: ProtocolRequest) -> Response:
+    config = current_app.config["TREATYGRAPH"]
+    build = current_build()
+    prefixes = build.ns.prefixes()
+    try:
+        query = read_query(protocol.query, prefixes, allowlist=config.service_allowlist)
+    except QueryRefused as err:
+        raise SparqlError(403, str(err)) from None
+    except QueryTextError as err:
+        raise SparqlError(400, f"SPARQL syntax error: {err}") from None
+    kind = formats.GRAPH if query.form in ("CONSTRUCT", "DESCRIBE") else formats.RESULTS
+    try:
+        fmt = formats.choose(request, kind, protocol.format)
+    except formats.UnknownFormat as err:
+        raise SparqlError(400, str(err)) from None
+    except formats.NotAcceptable as err:
+        raise SparqlError(406, str(err)) from None
+    job = Job(
+        release=str(build.release),
+        query=query,
+        format_key=fmt.key,
+        prefixes=prefixes,
+        default_graphs=protocol.default_graphs,
+        named_graphs=protocol.named_graphs,
+        max_rows=config.max_result_rows,
+        mirrors=dict(config.service_mirrors),
+        federation_timeout=config.federation_timeout,
+        budget=config.query_timeout,
+    )
+    return _dispatch(job, fmt, config.query_timeout)
+
+
+def _dispatch(job: Job, fmt: formats.Format, timeout: float) -> Response:
+    client = request.remote_addr or "unknown"
+    clients = _clients()
+    if not clients.take(client):
+        raise SparqlError(
+            429,
+            f"too many queries at once from {client}: at most {clients.limit} may run together",
+            {"Retry-After": "5"},
+        )
+    deadline = time.monotonic() + timeout
+    workers = pool()
+    worker = workers.acquire(timeout)
+    if worker is None:
+        clients.give_back(client)
+        raise SparqlError(
+            503, "every query worker is busy; try again shortly", {"Retry-After": "10"}
+        )
+    stream = _Stream(workers, worker, lambda: clients.give_back(client), deadline, timeout)
+    try:
+        worker.send(job)
+        first = stream.next_message()
+        if first[0] == "error":
+            stream.finish(clean=True)
+            raise SparqlError(first[1], first[2])
+        if first[0] == "abort":
+            stream.finish(clean=True)
+            raise SparqlError(500, first[1])
+    except BaseException:
+        stream.finish(clean=False)
+        raise
+    headers = {}
+    cut = first[1].get("cut")
+    if cut is not None:
+        headers[CUT_HEADER] = f"rows={cut}"
+    return Response(stream, status=200, headers=headers, content_type=fmt.content_type)
+
+
+class _Stream:
+    """The worker's answer as a WSGI iterable; the worker goes back to the pool (or dies) at close."""
+
+    def __init__(self, workers: QueryPool, worker, release_client, deadline: float, timeout: float):
+        self.workers = workers
+        self.worker = worker
+        self.release_client = release_client
+        self.deadline = deadline
+        self.timeout = timeout
+        self.done = False
+        self.closed = False
+
+    def next_message(self):
+        try:
+            message = self.worker.receive(self.deadline)
+        except WorkerDied as err:
+            self.finish(clean=False)
+            raise SparqlError(500, f"{err}; the query was probably too large") from None
+        if message is None:
+            self.finish(clean=False)
+            raise SparqlError(
+                504,
+                f"query timed out after {self.timeout:g} s and was stopped; "
+                "make it more selective (LIMIT, more specific patterns) and try again",
+            )
+        return message
+
+    def __iter__(self):
+        while not self.done:
+            message = self.next_message()
+            kind = message[0]
+            if kind == "data":
+                yield message[1]
+            elif kind == "end":
+                self.finish(clean=True)
+            else:
+                self.finish(clean=kind != "abort")
+                raise ResultAborted(str(message[1:]))
+
+    def finish(self, clean: bool) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.done = True
+        if clean:
+            self.workers.release(self.worker)
+        else:
+            self.workers.discard(self.worker)
+        self.release_client()
+
+    def close(self) -> None:
+        """Called by the server when the response ends, also when the client went away."""
+        self.finish(clean=self.done)
+
+
+class ResultAborted(Exception):
+    """A streaming result was broken off; the connection is dropped so no client takes it whole."""
+
+
+def _landing() -> Response:
+    """The service description for RDF clients, the query editor for browsers."""
+    graph_formats = formats.offered(formats.GRAPH)
+    candidates = [f.media_type for f in graph_formats] + ["text/html", "application/xhtml+xml"]
+    best = request.accept_mimetypes.best_match(candidates, default="text/turtle")
+    if best in ("text/html", "application/xhtml+xml"):
+        return _editor()
+    fmt = next(f for f in graph_formats if f.media_type == best)
+    forced = request.args.get("format")
+    if forced:
+        try:
+            fmt = formats.choose(request, formats.GRAPH, forced)
+        except (formats.UnknownFormat, formats.NotAcceptable) as err:
+            raise SparqlError(406, str(err)) from None
+    build = current_build()
+    endpoint_iri = url_for("sparql.endpoint", _external=True)
+    description = service_description(endpoint_iri, _sizes(build))
+    body = description.serialize(format=RDFLIB_FORMATS[fmt.key], encoding="utf-8")
+    response = Response(body, content_type=fmt.content_type)
+    response.vary.add("Accept")
+    return response
+
+
+def _sizes(build) -> tuple[int, dict[str, int]]:
+    cached = current_app.extensions.get(SIZES)
+    if cached is None or cached[0] != build.release:
+        cached = (build.release, graph_sizes(build.store))
+        current_app.extensions[SIZES] = cached
+    return cached[1]
+
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'self'; "
+    "base-uri 'self'; form-action 'self'"
+)
+
+
+def _editor() -> Response:
+    config = current_app.config["TREATYGRAPH"]
+    examples = read_examples(config.queries_dir)
+    html = render_template(
+        "sparql_editor.html",
+        examples=examples,
+        examples_json=[asdict(example) for example in examples],
+        endpoint=url_for("sparql.endpoint", _external=True),
+    )
+    response = Response(html, content_type="text/html; charset=utf-8")
+    response.headers["Content-Security-Policy"] = CSP
+    response.vary.add("Accept")
+    return response
+
+
+@blueprint.after_request
+def cors(response: Response) -> Response:
+    """Open to scripts on any origin, for reading; never with credentials."""
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
+    if request.method == "OPTIONS":
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = "Accept, Content-Type"
+        response.headers["Access-Control-Max-Age"] = "86400"
+    response.headers.pop("Access-Control-Allow-Credentials", None)
+    return response
+
+
+def _text(status: int, message: str, headers: dict | None = None) -> Response:
+    response = Response(message.rstrip() + "\n", status=status, headers=headers or {})
+    response.content_type = "text/plain; charset=utf-8"
+    return response
+
+
+@blueprint.errorhandler(SparqlError)
+def sparql_error(err: SparqlError):
+    return _text(err.status, err.message, err.headers)
+
+
+@blueprint.errorhandler(HTTPException)
+def http_error(err: HTTPException):
+    if err.code == 413:
+        limit = current_app.config["TREATYGRAPH"].max_request_bytes
+        return _text(413, f"request body too large: at most {limit} bytes are accepted")
+    return _text(err.code or 500, f"{err.name}: {err.description}")
+
+
+@blueprint.errorhandler(Exception)
+def unexpected(err: Exception):
+    current_app.logger.exception("SPARQL endpoint error")
+    return _text(500, "internal error while answering the query; it has been logged")

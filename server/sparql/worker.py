@@ -1,0 +1,365 @@
+"""The query worker: a separate process that runs one query at a time and streams its answer.
+
+pyoxigraph cannot be interrupted from inside its process, so queries run here, where the web
+process can kill them. A worker opens the release it is told to read-only, runs the query, and
+writes the serialized result down its pipe in chunks: ("start", meta), ("data", bytes)…,
+("end", meta); or ("error", status, message) before anything was started; or ("abort", message)
+when a result already under way cannot be finished honestly.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from xml.sax.saxutils import escape, quoteattr
+
+import pyoxigraph as ox
+
+from treatygraph.federation import ServiceFailed, resolve_services
+from treatygraph.sparql_text import QueryText, blank_out
+
+STORE_DIR = "store"
+HOLD_BYTES = 256 * 1024  # kept before the first byte goes out, so small answers get exact headers
+CHUNK_BYTES = 64 * 1024
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything a worker needs to answer one query."""
+
+    release: str
+    query: QueryText
+    format_key: str
+    prefixes: dict[str, str]
+    default_graphs: tuple[str, ...] | None
+    named_graphs: tuple[str, ...] | None
+    max_rows: int
+    mirrors: dict[str, str]
+    federation_timeout: float
+    budget: float  # seconds from receipt
+
+
+class Sink:
+    """A binary file for the serializers that sends what is written down the pipe, in chunks."""
+
+    def __init__(self, conn):
+        self.conn = conn
+        self.buffer = bytearray()
+        self.started = False
+
+    def write(self, data) -> int:
+        self.buffer += data
+        if len(self.buffer) >= (CHUNK_BYTES if self.started else HOLD_BYTES):
+            self._send()
+        return len(data)
+
+    def flush(self) -> None:
+        """Serializers call this; chunks go out by size, not on every flush."""
+
+    def _send(self, meta: dict | None = None) -> None:
+        if not self.started:
+            self.conn.send(("start", meta or {}))
+            self.started = True
+        if self.buffer:
+            self.conn.send(("data", bytes(self.buffer)))
+            self.buffer.clear()
+
+    def finish(self, cut: int | None) -> None:
+        self._send({"cut": cut})
+        self.conn.send(("end", {"cut": cut}))
+
+
+def run(fd: int) -> None:
+    """Entry point of a worker process, given its end of the socket pair."""
+    from multiprocessing.connection import Connection
+
+    main(Connection(fd))
+
+
+def main(conn) -> None:
+    """Serve jobs from the pipe until it closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    stores: dict[str, ox.Store] = {}
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            answer(job, conn, stores)
+        except (BrokenPipeError, ConnectionResetError):
+            return
+
+
+def _store(stores: dict[str, ox.Store], release: str) -> ox.Store:
+    if release not in stores:
+        stores.clear()
+        stores[release] = ox.Store.read_only(str(Path(release) / STORE_DIR))
+    return stores[release]
+
+
+def answer(job: Job, conn, stores: dict[str, ox.Store]) -> None:
+    deadline = time.monotonic() + job.budget
+    options = _dataset_options(job)
+    text = job.query.text
+    try:
+        store = _store(stores, job.release)
+        if job.query.services:
+            # Check the rest of the query before asking anyone else anything.
+            _check_syntax(blank_out(text, job.query.services), job.prefixes, options)
+            text = resolve_services(
+                job.query, job.prefixes, job.mirrors, job.federation_timeout, deadline
+            )
+        results = store.query(text, prefixes=job.prefixes, **options)
+    except SyntaxError as err:
+        conn.send(("error", 400, syntax_message(text, err)))
+        return
+    except ServiceFailed as err:
+        conn.send(("error", 504 if err.timed_out else 502, str(err)))
+        return
+    except (OSError, ValueError, RuntimeError) as err:
+        conn.send(("error", 500, f"the query could not be evaluated: {err}"))
+        return
+    sink = Sink(conn)
+    try:
+        cut = write_results(results, job, sink)
+    except ResultAborted as err:
+        conn.send(("abort", str(err)))
+        return
+    except (OSError, ValueError, RuntimeError) as err:
+        if sink.started:
+            conn.send(("abort", f"evaluation failed midway: {err}"))
+        else:
+            conn.send(("error", 500, f"the query could not be evaluated: {err}"))
+        return
+    sink.finish(cut)
+
+
+def _dataset_options(job: Job) -> dict:
+    if job.default_graphs is not None or job.named_graphs is not None:
+        options: dict = {"default_graph": [ox.NamedNode(g) for g in job.default_graphs or ()]}
+        if job.named_graphs is not None:
+            options["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs]
+        return options
+    if job.query.has_dataset_clause:
+        return {}
+    return {"use_default_graph_as_union": True}
+
+
+def _check_syntax(text: str, prefixes: dict[str, str], options: dict) -> None:
+    ox.Store().query(text, prefixes=prefixes, **options)
+
+
+def syntax_message(text: str, err: SyntaxError) -> str:
+    """The parser's message, with the offending line and a caret under the position."""
+    message = str(err)
+    found = re.match(r"error at (\d+):(\d+)", message)
+    if not found:
+        return f"SPARQL syntax error: {message}"
+    line_no, column = int(found.group(1)), int(found.group(2))
+    lines = text.splitlines() or [""]
+    line = lines[min(line_no, len(lines)) - 1]
+    caret = " " * max(0, min(column - 1, len(line))) + "^"
+    return (
+        f"SPARQL syntax error at line {line_no}, column {column}: "
+        f"{message.split(': ', 1)[-1]}\n\n  {line}\n  {caret}"
+    )
+
+
+class ResultAborted(Exception):
+    """A result already streaming cannot be ended honestly (a cut in a format with no marker)."""
+
+
+def write_results(results, job: Job, sink: Sink) -> int | None:
+    """Serialize into the sink; the number of rows or triples the result was cut at, if it was."""
+    key = job.format_key
+    if isinstance(results, ox.QueryBoolean):
+        sink.write(results.serialize(format=_RESULT_FORMATS[key]))
+        return None
+    if isinstance(results, ox.QuerySolutions):
+        return _WRITERS[key](results, sink, job.max_rows)
+    return _write_graph(results, job, sink)
+
+
+_RESULT_FORMATS = {
+    "srj": ox.QueryResultsFormat.JSON,
+    "srx": ox.QueryResultsFormat.XML,
+    "csv": ox.QueryResultsFormat.CSV,
+    "tsv": ox.QueryResultsFormat.TSV,
+}
+_RDF_FORMATS = {
+    "ttl": ox.RdfFormat.TURTLE,
+    "nt": ox.RdfFormat.N_TRIPLES,
+    "jsonld": ox.RdfFormat.JSON_LD,
+    "rdf": ox.RdfFormat.RDF_XML,
+    "trig": ox.RdfFormat.TRIG,
+    "nq": ox.RdfFormat.N_QUADS,
+}
+
+
+def cut_note(limit: int, what: str) -> str:
+    return (
+        f"treatygraph: result cut at {limit} {what} (the endpoint's limit, "
+        "TREATYGRAPH_MAX_RESULT_ROWS); page through it with ORDER BY, LIMIT and OFFSET"
+    )
+
+
+class _Limited:
+    """Iterates at most `limit` items and remembers whether there were more."""
+
+    def __init__(self, items, limit: int):
+        self.items = iter(items)
+        self.limit = limit
+        self.cut = False
+
+    def __iter__(self):
+        yield from itertools.islice(self.items, self.limit)
+        if next(self.items, None) is not None:
+            self.cut = True
+
+
+def _write_graph(triples, job: Job, sink: Sink) -> int | None:
+    key = job.format_key
+    limited = _Limited(triples, job.max_rows)
+    items = iter(limited)
+    if key in ("trig", "nq"):
+        items = (ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in items)
+    prefixes = job.prefixes if key in ("ttl", "trig", "rdf") else None
+    ox.serialize(items, sink, _RDF_FORMATS[key], prefixes=prefixes)
+    if not limited.cut:
+        return None
+    note = cut_note(job.max_rows, "triples")
+    if key == "rdf":
+        sink.write(f"<!-- {note} -->\n".encode())
+    elif key == "jsonld":
+        if sink.started:
+            raise ResultAborted(note)
+    else:
+        sink.write(f"# {note}\n".encode())
+    return job.max_rows
+
+
+# SELECT writers: written here rather than by pyoxigraph so the row limit can cut them.
+
+
+def _json_term(term) -> dict:
+    if isinstance(term, ox.NamedNode):
+        return {"type": "uri", "value": term.value}
+    if isinstance(term, ox.BlankNode):
+        return {"type": "bnode", "value": term.value}
+    if isinstance(term, ox.Literal):
+        out = {"type": "literal", "value": term.value}
+        if term.language:
+            out["xml:lang"] = term.language
+        elif term.datatype.value != XSD_STRING:
+            out["datatype"] = term.datatype.value
+        return out
+    return {
+        "type": "triple",
+        "value": {
+            "subject": _json_term(term.subject),
+            "predicate": _json_term(term.predicate),
+            "object": _json_term(term.object),
+        },
+    }
+
+
+def _write_json(solutions, sink: Sink, limit: int) -> int | None:
+    names = [v.value for v in solutions.variables]
+    sink.write(b'{"head":{"vars":' + json.dumps(names).encode() + b'},"results":{"bindings":[')
+    limited = _Limited(solutions, limit)
+    for i, solution in enumerate(limited):
+        row = {name: _json_term(solution[name]) for name in names if solution[name] is not None}
+        sink.write((b",\n" if i else b"\n") + json.dumps(row, ensure_ascii=False).encode())
+    sink.write(b"\n]}")
+    if limited.cut:
+        note = {"rows": limit, "message": cut_note(limit, "rows")}
+        sink.write(b',"treatygraph:cut":' + json.dumps(note).encode())
+    sink.write(b"}\n")
+    return limit if limited.cut else None
+
+
+def _xml_term(term) -> str:
+    if isinstance(term, ox.NamedNode):
+        return f"<uri>{escape(term.value)}</uri>"
+    if isinstance(term, ox.BlankNode):
+        return f"<bnode>{escape(term.value)}</bnode>"
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return f"<literal xml:lang={quoteattr(term.language)}>{escape(term.value)}</literal>"
+        if term.datatype.value != XSD_STRING:
+            dt = quoteattr(term.datatype.value)
+            return f"<literal datatype={dt}>{escape(term.value)}</literal>"
+        return f"<literal>{escape(term.value)}</literal>"
+    return (
+        f"<triple><subject>{_xml_term(term.subject)}</subject>"
+        f"<predicate>{_xml_term(term.predicate)}</predicate>"
+        f"<object>{_xml_term(term.object)}</object></triple>"
+    )
+
+
+def _write_xml(solutions, sink: Sink, limit: int) -> int | None:
+    names = [v.value for v in solutions.variables]
+    head = "".join(f"<variable name={quoteattr(n)}/>" for n in names)
+    sink.write(
+        (
+            '<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#">'
+            f"<head>{head}</head><results>\n"
+        ).encode()
+    )
+    limited = _Limited(solutions, limit)
+    for solution in limited:
+        cells = "".join(
+            f"<binding name={quoteattr(n)}>{_xml_term(solution[n])}</binding>"
+            for n in names
+            if solution[n] is not None
+        )
+        sink.write(f"<result>{cells}</result>\n".encode())
+    if limited.cut:
+        sink.write(f"<!-- {escape(cut_note(limit, 'rows'))} -->\n".encode())
+    sink.write(b"</results></sparql>\n")
+    return limit if limited.cut else None
+
+
+def _csv_cell(term) -> str:
+    if term is None:
+        return ""
+    value = f"_:{term.value}" if isinstance(term, ox.BlankNode) else getattr(term, "value", None)
+    if value is None:
+        value = str(term)
+    if any(c in value for c in ',"\r\n'):
+        return '"' + value.replace('"', '""') + '"'
+    return value
+
+
+def _write_csv(solutions, sink: Sink, limit: int) -> int | None:
+    names = [v.value for v in solutions.variables]
+    sink.write((",".join(names) + "\r\n").encode())
+    limited = _Limited(solutions, limit)
+    for solution in limited:
+        sink.write((",".join(_csv_cell(solution[n]) for n in names) + "\r\n").encode())
+    if limited.cut:
+        sink.write(f"# {cut_note(limit, 'rows')}\r\n".encode())
+    return limit if limited.cut else None
+
+
+def _write_tsv(solutions, sink: Sink, limit: int) -> int | None:
+    names = [v.value for v in solutions.variables]
+    sink.write(("\t".join(f"?{n}" for n in names) + "\n").encode())
+    limited = _Limited(solutions, limit)
+    for solution in limited:
+        cells = ("" if solution[n] is None else str(solution[n]) for n in names)
+        sink.write(("\t".join(cells) + "\n").encode())
+    if limited.cut:
+        sink.write(f"# {cut_note(limit, 'rows')}\n".encode())
+    return limit if limited.cut else None
+
+
+_WRITERS = {"srj": _write_json, "srx": _write_xml, "csv": _write_csv, "tsv": _write_tsv}

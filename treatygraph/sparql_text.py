@@ -1,0 +1,273 @@
+"""Reading a SPARQL request without running it: escapes, query form, dataset clauses, SERVICE calls.
+
+The endpoint decides what a request may do from this reading, before Oxigraph sees the text, so it
+works on the text exactly as Oxigraph will parse it: `\\u`/`\\U` escapes are decoded first (to a
+fixed point, so an escaped backslash cannot smuggle in a second round of escapes), and the decoded
+text is what runs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
+
+QUERY_FORMS = ("SELECT", "CONSTRUCT", "DESCRIBE", "ASK")
+UPDATE_VERBS = (
+    "INSERT",
+    "DELETE",
+    "LOAD",
+    "CLEAR",
+    "DROP",
+    "CREATE",
+    "ADD",
+    "MOVE",
+    "COPY",
+    "WITH",
+)
+
+_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+
+_PN_CHARS = r"A-Za-z0-9_\-\u00B7-\uFFFF"
+_PLX = r"%[0-9A-Fa-f]{2}|\\[_~.\-!$&'()*+,;=/?#@%]"
+_LOCAL = rf"(?:[{_PN_CHARS}:]|{_PLX})(?:(?:[{_PN_CHARS}.:]|{_PLX})*(?:[{_PN_CHARS}:]|{_PLX}))?"
+_PREFIX = rf"[A-Za-z\u00C0-\uFFFF](?:[{_PN_CHARS}.]*[{_PN_CHARS}])?"
+
+_TOKENS = re.compile(
+    "|".join(
+        (
+            r"(?P<ws>\s+)",
+            r"(?P<comment>#[^\r\n]*)",
+            r'(?P<string>"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\''
+            r'|"(?:[^"\\\r\n]|\\.)*"|\'(?:[^\'\\\r\n]|\\.)*\')',
+            r"(?P<iri><[^<>\"{}|^`\\\x00-\x20]*>)",
+            r"(?P<var>[?$][A-Za-z0-9_\u00B7-\uFFFF]+)",
+            r"(?P<bnode>_:[A-Za-z0-9_\-.\u00B7-\uFFFF]+)",
+            rf"(?P<pname>(?:{_PREFIX})?:(?:{_LOCAL})?)",
+            r"(?P<lang>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)",
+            r"(?P<word>[A-Za-z_][A-Za-z0-9_]*)",
+            r"(?P<number>[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?))",
+            r"(?P<punct>\^\^|&&|\|\||!=|<=|>=|[{}()\[\];,.*=<>!+\-/|^])",
+            r"(?P<other>.)",
+        )
+    ),
+    re.DOTALL,
+)
+
+
+class QueryTextError(ValueError):
+    """The request cannot be read as a query (bad escape, unterminated string …)."""
+
+
+class QueryRefused(QueryTextError):
+    """A well-formed request this endpoint will not run (an update, a SERVICE not allowed …)."""
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str
+    text: str
+    start: int
+    end: int
+
+    @property
+    def keyword(self) -> str:
+        return self.text.upper() if self.kind == "word" else ""
+
+
+@dataclass(frozen=True)
+class ServiceCall:
+    """One `SERVICE [SILENT] <iri> { … }` clause: where it is and what it asks."""
+
+    iri: str
+    silent: bool
+    start: int
+    end: int
+    body: str
+
+
+@dataclass
+class QueryText:
+    """What the endpoint needs to know about a query before running it."""
+
+    text: str
+    form: str | None
+    prefixes: dict[str, str] = field(default_factory=dict)
+    base: str | None = None
+    has_dataset_clause: bool = False
+    services: list[ServiceCall] = field(default_factory=list)
+
+    @property
+    def prologue(self) -> str:
+        lines = [f"BASE <{self.base}>"] if self.base else []
+        lines += [f"PREFIX {name}: <{iri}>" for name, iri in self.prefixes.items()]
+        return "\n".join(lines)
+
+
+def decode_escapes(text: str) -> str:
+    """Apply SPARQL's `\\u`/`\\U` code-point escapes until none is left."""
+    while True:
+        decoded = _ESCAPE.sub(_code_point, text)
+        if decoded == text:
+            return decoded
+        text = decoded
+
+
+def _code_point(match: re.Match) -> str:
+    value = int(match.group(1) or match.group(2), 16)
+    if value > 0x10FFFF or 0xD800 <= value <= 0xDFFF:
+        raise QueryTextError(f"{match.group(0)} is not a Unicode code point")
+    return chr(value)
+
+
+def tokenize(text: str) -> list[Token]:
+    """The significant tokens of a decoded query: no whitespace, no comments."""
+    tokens = []
+    for match in _TOKENS.finditer(text):
+        kind = match.lastgroup
+        if kind in ("ws", "comment"):
+            continue
+        if kind == "other" and match.group() in "\"'":
+            line = text.count("\n", 0, match.start()) + 1
+            raise QueryTextError(f"unterminated string starting on line {line}")
+        tokens.append(Token(kind, match.group(), match.start(), match.end()))
+    return tokens
+
+
+def read_query(
+    raw: str, predeclared: dict[str, str] | None = None, *, allowlist: tuple[str, ...] = ()
+) -> QueryText:
+    """Decode and read a query; refuse updates and every SERVICE whose IRI is not allowlisted."""
+    text = decode_escapes(raw)
+    tokens = tokenize(text)
+    prefixes, base, position = _prologue(tokens)
+    form = tokens[position].keyword if position < len(tokens) else None
+    if form in UPDATE_VERBS:
+        raise QueryRefused(
+            f"{form} is SPARQL Update; this endpoint is read-only and answers queries only"
+        )
+    names = {**(predeclared or {}), **prefixes}
+    return QueryText(
+        text=text,
+        form=form if form in QUERY_FORMS else None,
+        prefixes=prefixes,
+        base=base,
+        has_dataset_clause=any(t.keyword == "FROM" for t in tokens),
+        services=_services(text, tokens, names, base, allowlist),
+    )
+
+
+def _prologue(tokens: list[Token]) -> tuple[dict[str, str], str | None, int]:
+    prefixes: dict[str, str] = {}
+    base = None
+    i = 0
+    while i < len(tokens):
+        word = tokens[i].keyword
+        if word == "BASE" and i + 1 < len(tokens) and tokens[i + 1].kind == "iri":
+            base = _resolve(tokens[i + 1].text[1:-1], base)
+            i += 2
+        elif (
+            word == "PREFIX"
+            and i + 2 < len(tokens)
+            and tokens[i + 1].kind == "pname"
+            and tokens[i + 1].text.endswith(":")
+            and tokens[i + 2].kind == "iri"
+        ):
+            prefixes[tokens[i + 1].text[:-1]] = _resolve(tokens[i + 2].text[1:-1], base)
+            i += 3
+        else:
+            break
+    return prefixes, base, i
+
+
+def _resolve(iri: str, base: str | None) -> str:
+    return urljoin(base, iri) if base and not urlsplit(iri).scheme else iri
+
+
+def _services(
+    text: str,
+    tokens: list[Token],
+    prefixes: dict[str, str],
+    base: str | None,
+    allowlist: tuple[str, ...],
+) -> list[ServiceCall]:
+    calls: list[ServiceCall] = []
+    for i, token in enumerate(tokens):
+        if token.keyword != "SERVICE":
+            continue
+        if calls and token.start < calls[-1].end:
+            raise QueryRefused("a SERVICE inside another SERVICE is not supported")
+        j = i + 1
+        silent = j < len(tokens) and tokens[j].keyword == "SILENT"
+        j += silent
+        if j >= len(tokens):
+            raise QueryTextError("SERVICE without an endpoint IRI")
+        iri = _service_iri(tokens[j], prefixes, base)
+        if iri not in allowlist:
+            allowed = ", ".join(f"<{a}>" for a in allowlist) or "none"
+            raise QueryRefused(
+                f"SERVICE <{iri}> is not allowed; this endpoint federates only with: {allowed}"
+            )
+        if j + 1 >= len(tokens) or tokens[j + 1].text != "{":
+            raise QueryTextError(f"SERVICE <{iri}> must be followed by a group pattern {{ … }}")
+        close = _matching_brace(tokens, j + 1)
+        calls.append(
+            ServiceCall(
+                iri=iri,
+                silent=silent,
+                start=token.start,
+                end=tokens[close].end,
+                body=text[tokens[j + 1].end : tokens[close].start],
+            )
+        )
+    return calls
+
+
+def _service_iri(token: Token, prefixes: dict[str, str], base: str | None) -> str:
+    if token.kind == "var":
+        raise QueryRefused(
+            f"SERVICE {token.text}: a variable as SERVICE endpoint is not allowed; name the endpoint"
+        )
+    if token.kind == "iri":
+        iri = _resolve(token.text[1:-1], base)
+    elif token.kind == "pname":
+        name, _, local = token.text.partition(":")
+        if name not in prefixes:
+            raise QueryTextError(f"SERVICE {token.text}: prefix {name}: is not declared")
+        iri = _resolve(prefixes[name] + re.sub(r"\\(.)", r"\1", local), base)
+    else:
+        raise QueryTextError(f"SERVICE must be followed by an endpoint IRI, not {token.text!r}")
+    if not urlsplit(iri).scheme:
+        raise QueryRefused(f"SERVICE <{iri}>: the endpoint IRI must be absolute")
+    return iri
+
+
+def _matching_brace(tokens: list[Token], open_index: int) -> int:
+    depth = 0
+    for k in range(open_index, len(tokens)):
+        if tokens[k].text == "{":
+            depth += 1
+        elif tokens[k].text == "}":
+            depth -= 1
+            if depth == 0:
+                return k
+    raise QueryTextError("unbalanced braces: a { is never closed")
+
+
+def blank_out(text: str, calls: list[ServiceCall]) -> str:
+    """The text with each SERVICE clause replaced by an empty group of the same lines and columns.
+
+    Parsing this tells whether the rest of the query is valid, with error positions that match
+    what the client sent, before any remote endpoint is asked.
+    """
+    for call in reversed(calls):
+        span = re.sub(r"[^\n]", " ", text[call.start : call.end])
+        text = text[: call.start] + "{" + span[1:-1] + "}" + text[call.end :]
+    return text
+
+
+def splice(text: str, replacements: list[tuple[ServiceCall, str]]) -> str:
+    """The text with each SERVICE clause replaced by the given group pattern."""
+    for call, group in sorted(replacements, key=lambda item: item[0].start, reverse=True):
+        text = text[: call.start] + group + text[call.end :]
+    return text
