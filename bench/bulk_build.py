@@ -1,0 +1,212 @@
+"""A build of the curated data plus bulk N-Quads, by the build's own stages, timed one by one.
+
+The curated build (`treatygraph build`) reads YAML records one by one and validates with pyshacl,
+which is right for a few thousand triples and too slow for millions. This path loads the extra
+N-Quads straight into Oxigraph, checks their quotes against their source files, validates with the
+shapes compiled to SPARQL (treatygraph/shacl_sparql.py), derives the Wikidata view with one SPARQL
+update, and writes the dumps with the build's own streaming writer. It produces a release that
+`treatygraph serve` serves like any other.
+
+Run: python -m bench.bulk_build BUILD_DIR NQUADS SOURCES_DIR  (prints the stage report as JSON)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from treatygraph import __version__
+from treatygraph.assemble import assemble
+from treatygraph.build import DUMPS_DIR, INFO_FILE, STORE_DIR, BuildInfo, build_lock, build_time
+from treatygraph.config import Config
+from treatygraph.dumps import write_dumps
+from treatygraph.namespaces import (
+    GRAPH_FACTS,
+    GRAPH_LINKS,
+    GRAPH_ONTOLOGY,
+    GRAPH_WIKIDATA_VIEW,
+)
+from treatygraph.shacl_sparql import validate_store
+from treatygraph.sources import normalise_space
+
+QUOTES = """
+PREFIX tg: <{tg}>
+PREFIX prov: <http://www.w3.org/ns/prov#>
+SELECT ?claim ?quote ?file WHERE {{
+  ?claim tg:quote ?quote ; prov:wasQuotedFrom ?source . ?source tg:fileName ?file .
+}}
+"""
+
+# Wikidata's own statement model: a membership whose member and organization are linked to
+# Wikidata items becomes a P463 (member of) statement with P580/P582 (start/end) qualifiers.
+WIKIDATA_VIEW = """
+PREFIX org: <http://www.w3.org/ns/org#>
+PREFIX owl: <http://www.w3.org/2002/07/owl#>
+PREFIX xsd: <http://www.w3.org/2001/XMLSchema#>
+PREFIX time: <http://www.w3.org/2006/time#>
+PREFIX prov: <http://www.w3.org/ns/prov#>
+PREFIX tg: <{tg}>
+PREFIX p: <http://www.wikidata.org/prop/>
+PREFIX ps: <http://www.wikidata.org/prop/statement/>
+PREFIX pq: <http://www.wikidata.org/prop/qualifier/>
+PREFIX wdt: <http://www.wikidata.org/prop/direct/>
+PREFIX wikibase: <http://wikiba.se/ontology#>
+INSERT {{ GRAPH <{graph}> {{
+  ?memberItem p:P463 ?statement ; wdt:P463 ?orgItem .
+  ?statement a wikibase:Statement ; ps:P463 ?orgItem ; wikibase:rank wikibase:NormalRank ;
+    pq:P580 ?start ; pq:P582 ?end ; prov:wasDerivedFrom ?m .
+}} }}
+USING <{facts}> USING <{links}>
+WHERE {{
+  ?m a org:Membership ; org:member ?member ; org:organization ?org ; org:role tg:MemberRole ;
+     org:memberDuring ?interval .
+  ?member owl:sameAs ?memberItem . ?org owl:sameAs ?orgItem .
+  ?interval time:hasBeginning/time:inXSDDate ?startDate .
+  BIND(xsd:dateTime(CONCAT(STR(?startDate), "T00:00:00Z")) AS ?start)
+  OPTIONAL {{ ?interval time:hasEnd/time:inXSDDate ?endDate
+             BIND(xsd:dateTime(CONCAT(STR(?endDate), "T00:00:00Z")) AS ?end) }}
+  BIND(IRI(CONCAT(STR(?m), "#wikidata-P463")) AS ?statement)
+}}
+"""
+
+
+class PeakMemory:
+    """Peak resident memory (VmHWM) of this process, reset between stages (Linux clear_refs)."""
+
+    @staticmethod
+    def reset() -> None:
+        with contextlib.suppress(OSError):
+            Path("/proc/self/clear_refs").write_text("5")
+
+    @staticmethod
+    def peak_mib() -> float:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+
+def check_quotes(store: ox.Store, tg: str, sources_dir: Path) -> int:
+    """Every quote of a claim whose source is a bulk source file is found in that file."""
+    texts: dict[str, str] = {}
+    missing: list[str] = []
+    by_file: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for row in store.query(QUOTES.format(tg=tg), use_default_graph_as_union=True):
+        by_file[row["file"].value].append((row["claim"].value, row["quote"].value))
+    checked = 0
+    for name, claims in by_file.items():
+        path = sources_dir / name
+        if not path.is_file():
+            continue  # a curated source: its quotes were checked when the records were read
+        texts[name] = normalise_space(path.read_text(encoding="utf-8"))
+        for claim, quote in claims:
+            checked += 1
+            if normalise_space(quote) not in texts[name]:
+                missing.append(f"{claim}: quote not found in {path}: {quote[:80]!r}")
+    if missing:
+        raise SystemExit("\n".join(missing[:20]) + f"\n{len(missing)} quote(s) not found")
+    return checked
+
+
+def bulk_build(config: Config, nquads: Path, sources_dir: Path) -> dict:
+    """Build the curated data plus `nquads` into config.build_dir; return stage times and peaks."""
+    stages: dict[str, dict] = {}
+    started = time.perf_counter()
+
+    def stage(name: str, began: float) -> None:
+        stages[name] = {"seconds": time.perf_counter() - began, "peak_mib": PeakMemory.peak_mib()}
+        PeakMemory.reset()
+
+    with build_lock(config.build_dir):
+        releases = config.build_dir / "releases"
+        releases.mkdir(parents=True, exist_ok=True)
+        staging = releases / f".staging-{os.getpid()}-{time.time_ns()}"
+        staging.mkdir()
+        PeakMemory.reset()
+
+        began = time.perf_counter()
+        assembled = assemble(config)
+        store = ox.Store(str(staging / STORE_DIR))
+        for name, graph in assembled.graphs.items():
+            store.bulk_load(
+                graph.serialize(format="nt", encoding="utf-8"),
+                format=ox.RdfFormat.N_TRIPLES,
+                to_graph=ox.NamedNode(assembled.ns.graph(name)),
+            )
+        store.bulk_load(path=str(nquads), format=ox.RdfFormat.N_QUADS)
+        store.flush()
+        store.optimize()
+        stage("load", began)
+
+        began = time.perf_counter()
+        quotes = check_quotes(store, str(assembled.ns.tg), sources_dir)
+        stage("quote check", began)
+
+        began = time.perf_counter()
+        report = validate_store(store, assembled.shapes)
+        if not report.conforms:
+            raise SystemExit(report.text()[:5000])
+        stage("SHACL validation", began)
+
+        began = time.perf_counter()
+        view = assembled.ns.graph(GRAPH_WIKIDATA_VIEW)
+        store.update(
+            WIKIDATA_VIEW.format(
+                tg=assembled.ns.tg,
+                graph=view,
+                facts=assembled.ns.graph(GRAPH_FACTS),
+                links=assembled.ns.graph(GRAPH_LINKS),
+            )
+        )
+        store.flush()
+        view_triples = len(list(store.quads_for_pattern(None, None, None, ox.NamedNode(view))))
+        stage("Wikidata view", began)
+
+        began = time.perf_counter()
+        built_at = build_time()
+        version = f"{__version__}+bench"
+        triples = write_dumps(
+            store,
+            staging / DUMPS_DIR,
+            assembled.ns,
+            assembled.graphs[GRAPH_ONTOLOGY],
+            assembled.shapes,
+            version,
+            built_at,
+        )
+        del store
+        info = BuildInfo(version, built_at, triples, "bench", config.base_iri)
+        (staging / INFO_FILE).write_text(json.dumps(info.__dict__, indent=2), encoding="utf-8")
+        release = releases / f"bench-{time.time_ns()}"
+        staging.rename(release)
+        link = config.current_build
+        tmp = link.with_name(f".current-{os.getpid()}")
+        tmp.symlink_to(release.relative_to(config.build_dir))
+        os.replace(tmp, link)
+        stage("dumps", began)
+
+    return {
+        "stages": stages,
+        "total_seconds": time.perf_counter() - started,
+        "triples": triples,
+        "quotes_checked": quotes,
+        "wikidata_view_triples": view_triples,
+        "release": str(release),
+    }
+
+
+def main(argv: list[str]) -> None:
+    build_dir, nquads, sources_dir = (Path(a).resolve() for a in argv)
+    result = bulk_build(Config.from_env(build_dir=build_dir), nquads, sources_dir)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
