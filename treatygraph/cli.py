@@ -97,7 +97,13 @@ def validate(fmt: str) -> None:
 )
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option(
-    "--workers", type=int, default=2, show_default=True, help="gunicorn worker processes."
+    "--workers",
+    type=int,
+    default=1,
+    show_default=True,
+    help="gunicorn worker processes. SPARQL queries run in a separate pool of query processes "
+    "(TREATYGRAPH_QUERY_WORKERS per gunicorn worker), so one gunicorn worker with many threads "
+    "is enough, and keeps the per-client query limit exact.",
 )
 def serve(port: int, host: str, workers: int) -> None:
     """Serve the last build with gunicorn (building first if there is none)."""
@@ -124,7 +130,7 @@ def serve(port: int, host: str, workers: int) -> None:
             "--worker-class",
             "gthread",
             "--threads",
-            "8",
+            "32",
             "--no-control-socket",  # one fixed socket path would clash between servers
             "--graceful-timeout",
             "30",
