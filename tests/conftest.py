@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import shutil
 import socket
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -84,4 +87,57 @@ class LiveServer:
 def live_server(app):
     server = LiveServer(app).start()
     yield server
+    server.stop()
+
+
+class OxigraphServer:
+    """A real `oxigraph serve-read-only` process on a free loopback port, over a store it loaded."""
+
+    def __init__(self, location: Path, *files: Path):
+        oxigraph = Path(sys.executable).with_name("oxigraph")
+        for file in files:
+            subprocess.run(
+                [str(oxigraph), "load", "--location", str(location), "--file", str(file)],
+                check=True,
+                capture_output=True,
+            )
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.query_url = f"{self.url}/query"
+        self.process = subprocess.Popen(
+            [
+                str(oxigraph),
+                "serve-read-only",
+                "--location",
+                str(location),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"oxigraph exited: {self.process.stderr.read().decode()}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("oxigraph did not start listening within 20 s")
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.wait(10)
+
+
+@pytest.fixture(scope="session")
+def wikidata_mirror(tmp_path_factory):
+    """The query URL of a local stand-in for the Wikidata Query Service (tests/data/wikidata)."""
+    server = OxigraphServer(
+        tmp_path_factory.mktemp("wikidata-mirror"), TEST_DATA / "wikidata" / "extract.ttl"
+    )
+    yield server.query_url
     server.stop()
