@@ -9,15 +9,19 @@ from rdflib import Graph, URIRef
 from .config import Config
 from .errors import Collector
 from .facts import FactsResult, Mapping, load_facts
+from .links import load_links
 from .namespaces import (
     GRAPH_FACTS,
+    GRAPH_LINKS,
     GRAPH_ONTOLOGY,
     GRAPH_PROVENANCE,
+    GRAPH_WIKIDATA_VIEW,
     ProjectNamespaces,
 )
 from .rdfio import load_turtle_dir
 from .sources import load_sources, sources_graph
 from .validation import ValidationReport, validate_graph
+from .wikidata_view import wikidata_view
 
 
 @dataclass
@@ -57,17 +61,24 @@ def assemble(config: Config) -> Assembled:
     problems.raise_if_any()
     facts = load_facts(config.facts_dir, mapping, ns, sources)
     provenance = described + facts.provenance
+    links = load_links(config.data_dir, ns, facts.records)
     graphs = {
         GRAPH_ONTOLOGY: ontology,
         GRAPH_FACTS: facts.facts,
         GRAPH_PROVENANCE: provenance,
+        GRAPH_LINKS: links,
+        GRAPH_WIKIDATA_VIEW: wikidata_view(ns, facts.facts, facts.provenance, ontology),
     }
     return Assembled(ns=ns, graphs=graphs, shapes=shapes, facts=facts)
 
 
 def validate(assembled: Assembled) -> ValidationReport:
-    """SHACL-validate the facts and provenance, with the ontology for the class hierarchy."""
-    data = assembled.union(*(name for name in assembled.graphs if name != GRAPH_ONTOLOGY))
+    """SHACL-validate the facts, provenance and links, with the ontology for the class hierarchy.
+
+    The Wikidata-shaped view is derived from the validated graphs, so it is not validated again.
+    """
+    derived = (GRAPH_ONTOLOGY, GRAPH_WIKIDATA_VIEW)
+    data = assembled.union(*(name for name in assembled.graphs if name not in derived))
     return validate_graph(
         data, assembled.shapes, assembled.graphs[GRAPH_ONTOLOGY], locate=assembled.locate
     )

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from .config import Config
 from .facts import fact_files
+from .links import check_canonical_links, links_path
 from .yamlio import canonical_text, read_text
 
 
@@ -16,6 +17,9 @@ def curated_files(config: Config) -> list[Path]:
 def check_canonical(config: Config, fix: bool = False) -> list[Path]:
     """The curated files that are not sorted and dumped canonically; rewrite them if `fix`."""
     changed = []
+    links = links_path(config.data_dir)
+    if check_canonical_links(links, fix=fix):
+        changed.append(links)
     for path in curated_files(config):
         expected = canonical_text(path)
         if read_text(path) != expected:
