@@ -60,6 +60,13 @@ def pool() -> QueryPool:
 _setup_lock = threading.Lock()
 
 
+def shutdown(app) -> None:
+    """Stop the app's query workers (tests and embedders; a server's exit stops them anyway)."""
+    workers = app.extensions.pop(POOL, None)
+    if workers is not None:
+        workers.close()
+
+
 class ClientSlots:
     """How many queries each client has running; refuses one more than the limit."""
 

@@ -158,18 +158,19 @@ def _check_syntax(text: str, prefixes: dict[str, str], options: dict) -> None:
 
 
 def syntax_message(text: str, err: SyntaxError) -> str:
-    """The parser's message, with the offending line and a caret under the position."""
+    """The parser's message, with the lines up to the position it names and a caret under it."""
     message = str(err)
     found = re.match(r"error at (\d+):(\d+)", message)
     if not found:
         return f"SPARQL syntax error: {message}"
     line_no, column = int(found.group(1)), int(found.group(2))
     lines = text.splitlines() or [""]
-    line = lines[min(line_no, len(lines)) - 1]
-    caret = " " * max(0, min(column - 1, len(line))) + "^"
+    line_no = min(line_no, len(lines))
+    shown = [f"  {n:>3} | {lines[n - 1]}" for n in range(max(1, line_no - 2), line_no + 1)]
+    caret = " " * (8 + max(0, min(column - 1, len(lines[line_no - 1])))) + "^"
     return (
         f"SPARQL syntax error at line {line_no}, column {column}: "
-        f"{message.split(': ', 1)[-1]}\n\n  {line}\n  {caret}"
+        f"{message.split(': ', 1)[-1]}\n\n" + "\n".join(shown) + f"\n{caret}"
     )
 
 
