@@ -185,3 +185,13 @@ def lint_data(fix: bool) -> None:
         click.echo(f"{'rewrote' if fix else 'not canonical'}: {path}")
     if changed and not fix:
         _fail("Run `treatygraph lint-data --fix` to sort and re-dump them.")
+
+
+def _register_wikidata_commands() -> None:
+    from .wikidata_cli import link, wikidata_diff
+
+    main.add_command(link)
+    main.add_command(wikidata_diff)
+
+
+_register_wikidata_commands()
