@@ -7,6 +7,7 @@ from flask import Flask, jsonify
 from treatygraph.config import Config
 
 from .builds import BuildHandle, NoBuild
+from .catalog import Catalogs
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -16,13 +17,15 @@ def create_app(config: Config | None = None) -> Flask:
     app.config["TREATYGRAPH"] = config
     app.config["MAX_CONTENT_LENGTH"] = config.max_request_bytes
     app.extensions["treatygraph.builds"] = BuildHandle(config)
+    app.extensions["treatygraph.catalogs"] = Catalogs()
 
-    from . import dumps, health, pages, sparql
+    from . import dumps, health, linkeddata, pages, sparql
 
     app.register_blueprint(health.blueprint)
     app.register_blueprint(sparql.blueprint)
     app.register_blueprint(dumps.blueprint)
     app.register_blueprint(pages.blueprint)
+    app.register_blueprint(linkeddata.blueprint)
 
     @app.errorhandler(NoBuild)
     def no_build(err: NoBuild):

@@ -1,13 +1,49 @@
 """Pages for people: the home page."""
 
-from flask import Blueprint, render_template
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template
 
 from .builds import current_build
+from .catalog import catalog
+from .sparql.description import read_examples
 
 blueprint = Blueprint("pages", __name__)
+
+TIME = "http://www.w3.org/2006/time#"
+START_CLASSES = ("InternationalOrganization", "Treaty", "Charter", "Body", "Summit", "Session")
+
+
+@blueprint.app_context_processor
+def build_info_helper():
+    return {"build_info": lambda: current_build().info}
+
+
+@blueprint.app_template_filter("plural")
+def plural(noun: str, count: int) -> str:
+    """`treaty`, 2 -> `treaties`; `body`, 1 -> `body`."""
+    if count == 1:
+        return noun
+    if noun.endswith("y") and noun[-2:-1] not in "aeiou":
+        return noun[:-1] + "ies"
+    return noun + ("es" if noun.endswith(("s", "x", "ch", "sh")) else "s")
 
 
 @blueprint.get("/")
 def home():
     build = current_build()
-    return render_template("home.html", info=build.info)
+    cat = catalog()
+    counts = [(cls, n) for cls, n in cat.class_counts if not cls.startswith(TIME)]
+    starts = []
+    for name in START_CLASSES:
+        iri = cat.tg + name
+        members = sorted(
+            (i for i, classes in cat.types.items() if iri in classes),
+            key=lambda i: cat.label(i).casefold(),
+        )
+        if members:
+            starts.append((iri, members))
+    examples = read_examples(current_app.config["TREATYGRAPH"].queries_dir)
+    return render_template(
+        "home.html", info=build.info, cat=cat, counts=counts, starts=starts, examples=examples
+    )

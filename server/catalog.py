@@ -1,0 +1,365 @@
+"""What the pages need to know about a whole build, computed once per build and cached on the app.
+
+Labels of every resource, the ontology's terms (labels, comments, domain, range, Wikidata alignment),
+the label search index, counts by class and the number of uses of each term.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import pyoxigraph as ox
+
+from treatygraph.namespaces import GRAPH_ONTOLOGY, GRAPH_WIKIDATA_VIEW, ORG, WD
+
+from .builds import OpenBuild
+
+RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+OWL = "http://www.w3.org/2002/07/owl#"
+LABEL = ox.NamedNode(RDFS + "label")
+ALT_LABEL = ox.NamedNode(SKOS + "altLabel")
+
+# Readable names for the standard terms the data uses; our own terms carry rdfs:label in the ontology.
+STANDARD_LABELS = {
+    "http://www.w3.org/1999/02/22-rdf-syntax-ns#type": "type",
+    RDFS + "label": "name",
+    RDFS + "comment": "comment",
+    RDFS + "subClassOf": "subclass of",
+    RDFS + "subPropertyOf": "subproperty of",
+    RDFS + "domain": "domain",
+    RDFS + "range": "range",
+    SKOS + "altLabel": "also known as",
+    SKOS + "note": "note",
+    SKOS + "definition": "definition",
+    SKOS + "exactMatch": "exact match",
+    SKOS + "closeMatch": "close match",
+    OWL + "sameAs": "same as",
+    "http://purl.org/dc/terms/description": "description",
+    "http://purl.org/dc/terms/title": "title",
+    "http://purl.org/dc/terms/alternative": "subtitle",
+    "http://purl.org/dc/terms/publisher": "publisher",
+    "http://purl.org/dc/terms/creator": "author",
+    "http://purl.org/dc/terms/contributor": "contributor",
+    "http://purl.org/dc/terms/language": "language",
+    "http://www.w3.org/ns/prov#wasDerivedFrom": "sources",
+    "http://www.w3.org/ns/prov#wasQuotedFrom": "quoted from",
+    str(ORG) + "member": "member",
+    str(ORG) + "organization": "organization",
+    str(ORG) + "role": "role",
+    str(ORG) + "memberDuring": "period",
+    str(ORG) + "subOrganizationOf": "part of",
+    str(ORG) + "postIn": "post in",
+    str(ORG) + "Membership": "membership",
+    str(ORG) + "Post": "post",
+    str(ORG) + "Role": "role",
+    str(ORG) + "FormalOrganization": "formal organization",
+    str(ORG) + "OrganizationalUnit": "organizational unit",
+    "http://www.w3.org/2006/time#hasTime": "time",
+    "http://www.w3.org/2006/time#hasBeginning": "beginning",
+    "http://www.w3.org/2006/time#hasEnd": "end",
+    "http://www.w3.org/2006/time#inXSDDate": "date",
+    "http://www.w3.org/2006/time#Instant": "instant",
+    "http://www.w3.org/2006/time#Interval": "interval",
+}
+# Incoming links worded from the linked thing's side, for standard terms the ontology cannot annotate.
+STANDARD_INVERSE_LABELS = {
+    str(ORG) + "member": "memberships",
+    str(ORG) + "organization": "memberships",
+    str(ORG) + "subOrganizationOf": "parts of this",
+    str(ORG) + "postIn": "posts",
+    "http://www.w3.org/ns/prov#wasDerivedFrom": "records taken from this source",
+}
+INVERSE_LABEL_PREDICATES = ("inverseLabel",)
+
+
+def normalize(text: str) -> str:
+    """Case- and accent-insensitive form of a label: NFKD, no combining marks, casefolded."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return re.sub(r"\s+", " ", stripped.casefold()).strip()
+
+
+def humanize(iri: str) -> str:
+    """A readable name from an IRI's local name: `memberDuring` -> `member during`."""
+    local = re.split(r"[/#]", iri.rstrip("/"))[-1]
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", local).replace("-", " ").replace("_", " ")
+    return spaced[:1].lower() + spaced[1:] if spaced[1:2].islower() else spaced
+
+
+@dataclass
+class Term:
+    """An ontology term as the pages show it."""
+
+    iri: str
+    label: str
+    kinds: list[str] = field(default_factory=list)
+    comment: str = ""
+    domain: list[str] = field(default_factory=list)
+    range: list[str] = field(default_factory=list)
+    parents: list[str] = field(default_factory=list)
+    exact: list[str] = field(default_factory=list)
+    close: list[str] = field(default_factory=list)
+    inverse_label: str = ""
+
+    @property
+    def is_class(self) -> bool:
+        return any(k in (OWL + "Class", RDFS + "Class") for k in self.kinds)
+
+    @property
+    def is_property(self) -> bool:
+        return any(k.endswith("Property") for k in self.kinds)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    iri: str
+    label: str
+    matched: str
+    types: tuple[str, ...]
+    score: int
+
+
+class Catalog:
+    """Per-build lookups, each computed on first use."""
+
+    def __init__(self, build: OpenBuild):
+        self.build = build
+        self.store = build.store
+        self.base = build.ns.base
+        self.tg = str(build.ns.tg)
+        self.ontology_graph = ox.NamedNode(build.ns.graph(GRAPH_ONTOLOGY))
+        self.view_graph = ox.NamedNode(build.ns.graph(GRAPH_WIKIDATA_VIEW))
+        # Graphs that are not records: the vocabulary, and the same facts restated for Wikidata users.
+        self.aside = (self.ontology_graph, self.view_graph)
+
+    def query(self, sparql: str):
+        return self.store.query(
+            sparql, use_default_graph_as_union=True, prefixes=self.build.ns.prefixes()
+        )
+
+    # -- labels ---------------------------------------------------------------------------------
+    @cached_property
+    def labels(self) -> dict[str, str]:
+        """rdfs:label of every resource (English, or else any language), then our standard names."""
+        found: dict[str, tuple[int, str]] = {}
+        for quad in self.store.quads_for_pattern(None, LABEL, None, None):
+            subject, label = quad.subject, quad.object
+            if not isinstance(subject, ox.NamedNode) or not isinstance(label, ox.Literal):
+                continue
+            rank = 0 if label.language in ("en", None) else 1
+            known = found.get(subject.value)
+            if known is None or rank < known[0]:
+                found[subject.value] = (rank, label.value)
+        labels = dict(STANDARD_LABELS)
+        labels.update({iri: text for iri, (_, text) in found.items()})
+        return labels
+
+    @cached_property
+    def types(self) -> dict[str, tuple[str, ...]]:
+        """The classes of every named resource outside the ontology graph."""
+        found: dict[str, list[str]] = {}
+        for quad in self.store.quads_for_pattern(None, RDF_TYPE, None, None):
+            if quad.graph_name in self.aside or not isinstance(quad.subject, ox.NamedNode):
+                continue
+            found.setdefault(quad.subject.value, []).append(quad.object.value)
+        return {iri: tuple(sorted(set(classes))) for iri, classes in found.items()}
+
+    @cached_property
+    def membership_labels(self) -> dict[str, str]:
+        """Readable names for memberships, which carry no label: `Armenia: member of CSTO`."""
+        rows = self.query(
+            """SELECT ?m ?member ?org ?role WHERE {
+                 ?m a org:Membership ; org:member ?member .
+                 OPTIONAL { ?m org:organization ?o1 } OPTIONAL { ?m tg:treaty ?o2 }
+                 BIND(COALESCE(?o1, ?o2) AS ?org)
+                 OPTIONAL { ?m org:role ?role } }"""
+        )
+        names = {}
+        for row in rows:
+            member = self.short(row["member"].value)
+            org = self.short(row["org"].value) if row["org"] else "?"
+            role = self.label(row["role"].value) if row["role"] else "member"
+            names[row["m"].value] = f"{member}: {role} of {org}"
+        return names
+
+    @cached_property
+    def short_names(self) -> dict[str, str]:
+        short = ox.NamedNode(self.tg + "shortName")
+        return {
+            q.subject.value: q.object.value
+            for q in self.store.quads_for_pattern(None, short, None, None)
+            if isinstance(q.subject, ox.NamedNode)
+        }
+
+    def label(self, iri: str) -> str:
+        """The readable name of any IRI: its label, a composed name, or its humanized local name."""
+        found = self.labels.get(iri)
+        if found:
+            return found
+        if iri in self.membership_labels:
+            return self.membership_labels[iri]
+        if iri.startswith(str(WD)):
+            return iri[len(str(WD)) :]
+        return humanize(iri)
+
+    def short(self, iri: str) -> str:
+        """A short name where there is one (CSTO), for tight spaces such as the timeline."""
+        return self.short_names.get(iri) or self.label(iri)
+
+    def inverse_label(self, predicate: str) -> str:
+        term = self.terms.get(predicate)
+        if term and term.inverse_label:
+            return term.inverse_label
+        if predicate in STANDARD_INVERSE_LABELS:
+            return STANDARD_INVERSE_LABELS[predicate]
+        return f"{self.label(predicate)} of this"
+
+    def href(self, iri: str) -> str | None:
+        """The local path that resolves an IRI of this dataset, or None for outside IRIs."""
+        if iri.startswith(self.base + "/"):
+            return iri[len(self.base) :]
+        return None
+
+    # -- the ontology ---------------------------------------------------------------------------
+    @cached_property
+    def terms(self) -> dict[str, Term]:
+        """Every term the ontology graph describes."""
+        terms: dict[str, Term] = {}
+        slots = {
+            RDF_TYPE.value: "kinds",
+            RDFS + "domain": "domain",
+            RDFS + "range": "range",
+            RDFS + "subClassOf": "parents",
+            RDFS + "subPropertyOf": "parents",
+            SKOS + "exactMatch": "exact",
+            SKOS + "closeMatch": "close",
+        }
+        inverse_of = {}
+        for quad in self.store.quads_for_pattern(None, None, None, self.ontology_graph):
+            if not isinstance(quad.subject, ox.NamedNode):
+                continue
+            iri = quad.subject.value
+            term = terms.setdefault(iri, Term(iri, ""))
+            predicate, value = quad.predicate.value, quad.object
+            if predicate in slots and isinstance(value, ox.NamedNode):
+                getattr(term, slots[predicate]).append(value.value)
+            elif predicate in (RDFS + "comment", SKOS + "definition"):
+                term.comment = term.comment or value.value
+            elif predicate == OWL + "inverseOf":
+                inverse_of[iri] = value.value
+            elif predicate.endswith(INVERSE_LABEL_PREDICATES) and predicate.startswith(self.tg):
+                term.inverse_label = value.value
+        for iri, term in terms.items():
+            term.label = self.label(iri)
+            if not term.inverse_label and iri in inverse_of:
+                term.inverse_label = self.label(inverse_of[iri])
+        return terms
+
+    def own_terms(self) -> list[Term]:
+        """Terms in our namespace, sorted by label."""
+        return sorted(
+            (t for t in self.terms.values() if t.iri.startswith(self.tg) and t.iri != self.tg),
+            key=lambda t: t.label.casefold(),
+        )
+
+    @cached_property
+    def uses(self) -> dict[str, int]:
+        """How many times each term is used in the data (as predicate, class or value)."""
+        counts: dict[str, int] = {}
+        for quad in self.store.quads_for_pattern(None, None, None, None):
+            if quad.graph_name in self.aside:
+                continue
+            predicate = quad.predicate.value
+            counts[predicate] = counts.get(predicate, 0) + 1
+            if isinstance(quad.object, ox.NamedNode) and quad.object.value.startswith(self.tg):
+                counts[quad.object.value] = counts.get(quad.object.value, 0) + 1
+        return counts
+
+    # -- the dataset ----------------------------------------------------------------------------
+    @cached_property
+    def class_counts(self) -> list[tuple[str, int]]:
+        """How many resources of each class, largest first (claims, instants and sources included)."""
+        counts: dict[str, int] = {}
+        for classes in self.types.values():
+            for cls in classes:
+                counts[cls] = counts.get(cls, 0) + 1
+        return sorted(counts.items(), key=lambda item: (-item[1], self.label(item[0])))
+
+    def exists(self, iri: str) -> bool:
+        node = ox.NamedNode(iri)
+        return next(iter(self.store.quads_for_pattern(node, None, None, None)), None) is not None
+
+    # -- search ---------------------------------------------------------------------------------
+    @cached_property
+    def search_index(self) -> list[tuple[str, str, str]]:
+        """(normalized name, name, IRI) for every label, alternative label and short name."""
+        predicates = [LABEL, ALT_LABEL, ox.NamedNode(self.tg + "shortName")]
+        index = []
+        for predicate in predicates:
+            for quad in self.store.quads_for_pattern(None, predicate, None, None):
+                if quad.graph_name in self.aside:
+                    continue
+                if isinstance(quad.subject, ox.NamedNode) and isinstance(quad.object, ox.Literal):
+                    index.append(
+                        (normalize(quad.object.value), quad.object.value, quad.subject.value)
+                    )
+        return index
+
+    def search(self, text: str, limit: int = 50) -> list[SearchHit]:
+        """Entities whose label, alternative label or short name contains every word of `text`."""
+        wanted = normalize(text)
+        words = wanted.split()
+        if not words:
+            return []
+        best: dict[str, SearchHit] = {}
+        for normalized, name, iri in self.search_index:
+            if not all(word in normalized for word in words):
+                continue
+            if normalized == wanted:
+                score = 0
+            elif normalized.startswith(wanted):
+                score = 1
+            elif all(re.search(rf"\b{re.escape(w)}", normalized) for w in words):
+                score = 2
+            else:
+                score = 3
+            known = best.get(iri)
+            if known is None or score < known.score:
+                best[iri] = SearchHit(iri, self.label(iri), name, self.types.get(iri, ()), score)
+        return sorted(best.values(), key=lambda h: (h.score, len(h.label), h.label))[:limit]
+
+
+class Catalogs:
+    """One Catalog per build, kept on the app; a newer build replaces the old one."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._current: Catalog | None = None
+
+    def for_build(self, build: OpenBuild) -> Catalog:
+        current = self._current
+        if current is not None and current.build is build:
+            return current
+        with self._lock:
+            if self._current is None or self._current.build is not build:
+                self._current = Catalog(build)
+            return self._current
+
+
+def catalog() -> Catalog:
+    """The catalog of the build this request is served from."""
+    from flask import current_app
+
+    from .builds import current_build
+
+    return current_app.extensions["treatygraph.catalogs"].for_build(current_build())
+
+
+def is_wikidata(iri: str) -> bool:
+    return iri.startswith(str(WD))

@@ -1,0 +1,318 @@
+"""Dereferenceable IRIs: entities, ontology terms and the dataset, as pages for people and RDF for machines.
+
+`{base}/id/{kind}/{slug}` and `{base}/ontology/{Term}` answer 303 See Other to a document under
+`/doc/...` in the format the client asked for; documents with a suffix (`.ttl`, `.nt`, `.jsonld`,
+`.rdf`, `.html`) give that format directly. The request path is mapped onto the build's base IRI, so
+the server resolves its own IRIs whatever host it runs on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Iterable
+
+import pyoxigraph as ox
+from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
+
+from .builds import current_build
+from .catalog import Catalog, catalog
+from .describe import Describer, entity_triples, term_triples
+from .formats import FORMATS, HTML, DocFormat, UnknownFormat, negotiate, split_suffix
+from .timeline import membership_timeline
+
+blueprint = Blueprint("linkeddata", __name__)
+
+ONTOLOGY = "ontology"
+FOAF = "http://xmlns.com/foaf/0.1/"
+VOID = "http://rdfs.org/ns/void#"
+LICENCE = "https://creativecommons.org/licenses/by/4.0/"
+
+
+# -- conditional requests and headers --------------------------------------------------------------
+def build_etag(fmt_suffix: str) -> str:
+    info = current_build().info
+    digest = hashlib.sha256(f"{info.input_digest}|{info.built_at}".encode()).hexdigest()
+    return f"{digest[:20]}-{fmt_suffix}"
+
+
+def build_time() -> dt.datetime:
+    text = current_build().info.built_at.replace("Z", "+00:00")
+    return dt.datetime.fromisoformat(text).replace(microsecond=0)
+
+
+def not_modified(etag: str, modified: dt.datetime) -> bool:
+    """Whether the client's cached copy is still good (If-None-Match wins over If-Modified-Since)."""
+    if request.if_none_match:
+        return request.if_none_match.contains(etag)
+    since = request.if_modified_since
+    return since is not None and modified <= since
+
+
+def alternates(stem: str) -> str:
+    return ", ".join(
+        f'<{stem}.{f.suffix}>; rel="alternate"; type="{f.media_type}"' for f in FORMATS
+    )
+
+
+def cached(response: Response, etag: str, modified: dt.datetime) -> Response:
+    response.set_etag(etag)
+    response.last_modified = modified
+    response.cache_control.public = True
+    response.cache_control.max_age = 60
+    return response
+
+
+def used_prefixes(triples: Iterable[ox.Triple]) -> dict[str, str]:
+    """The project's prefixes that occur in these triples, to keep documents short."""
+    all_prefixes = current_build().ns.prefixes()
+    iris = set()
+    for triple in triples:
+        for term in (triple.subject, triple.predicate, triple.object):
+            if isinstance(term, ox.NamedNode):
+                iris.add(term.value)
+            elif isinstance(term, ox.Literal) and term.datatype is not None:
+                iris.add(term.datatype.value)
+    return {
+        name: ns for name, ns in all_prefixes.items() if any(iri.startswith(ns) for iri in iris)
+    }
+
+
+def rdf_body(triples: list[ox.Triple], fmt: DocFormat) -> bytes:
+    return ox.serialize(triples, format=fmt.rdf, prefixes=used_prefixes(triples))
+
+
+def document_response(
+    stem: str,
+    fmt: DocFormat | None,
+    triples: Callable[[], list[ox.Triple]],
+    page: Callable[[], str],
+) -> Response:
+    """A document in the format of its suffix, or negotiated when it has none."""
+    negotiated = fmt is None
+    if negotiated:
+        try:
+            fmt = negotiate(request)
+        except UnknownFormat as err:
+            return Response(f"{err}\n", 400, mimetype="text/plain")
+    etag, modified = build_etag(fmt.suffix), build_time()
+    headers = {"Link": alternates(stem)}
+    if negotiated:
+        headers["Vary"] = "Accept"
+        headers["Content-Location"] = f"{stem}.{fmt.suffix}"
+    if not_modified(etag, modified):
+        return cached(Response(status=304, headers=headers), etag, modified)
+    if fmt.is_html:
+        response = Response(page(), mimetype="text/html", headers=headers)
+    else:
+        response = Response(rdf_body(triples(), fmt), mimetype=fmt.media_type, headers=headers)
+    return cached(response, etag, modified)
+
+
+def see_other(stem: str, fmt: DocFormat | None = None) -> Response:
+    """303 to the document in the asked-for format."""
+    if fmt is None:
+        try:
+            fmt = negotiate(request)
+        except UnknownFormat as err:
+            return Response(f"{err}\n", 400, mimetype="text/plain")
+    response = redirect(f"{stem}.{fmt.suffix}", code=303)
+    response.headers["Vary"] = "Accept"
+    response.headers["Link"] = alternates(stem)
+    return response
+
+
+def document_node(cat: Catalog, path: str) -> ox.NamedNode:
+    return ox.NamedNode(f"{cat.base}{path}")
+
+
+def about_document(cat: Catalog, stem: str, iri: str) -> list[ox.Triple]:
+    """The document's own description: what it is about, its licence and dataset."""
+    doc = document_node(cat, stem)
+    rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+    return [
+        ox.Triple(doc, rdf_type, ox.NamedNode(FOAF + "Document")),
+        ox.Triple(doc, ox.NamedNode(FOAF + "primaryTopic"), ox.NamedNode(iri)),
+        ox.Triple(doc, ox.NamedNode("http://purl.org/dc/terms/license"), ox.NamedNode(LICENCE)),
+        ox.Triple(doc, ox.NamedNode(VOID + "inDataset"), ox.NamedNode(f"{cat.base}/dataset")),
+    ]
+
+
+# -- not found ------------------------------------------------------------------------------------
+def not_found(what: str, words: str) -> Response:
+    """404: a page with label-search suggestions for people, a line of text for machines."""
+    try:
+        fmt = negotiate(request)
+    except UnknownFormat:
+        fmt = HTML
+    if not fmt.is_html:
+        return Response(f"{what} is not in this dataset.\n", 404, mimetype="text/plain")
+    cat = catalog()
+    hits = cat.search(words, limit=10)
+    if not hits:
+        seen = {}
+        for word in words.split():
+            for hit in cat.search(word, limit=5):
+                seen.setdefault(hit.iri, hit)
+        hits = list(seen.values())[:10]
+    body = render_template("not_found.html", what=what, words=words, hits=hits, cat=cat)
+    return Response(body, 404, mimetype="text/html")
+
+
+# -- entities ---------------------------------------------------------------------------------------
+@blueprint.get("/id/<kind>/<name>")
+def entity_iri(kind: str, name: str):
+    try:
+        slug, fmt = split_suffix(name)
+    except KeyError:
+        return not_found(f"/id/{kind}/{name}", name.replace("-", " "))
+    cat = catalog()
+    iri = f"{cat.base}/id/{kind}/{slug}"
+    if not _exists(cat, iri):
+        return not_found(iri, slug.replace("-", " "))
+    return see_other(f"/doc/{kind}/{slug}", fmt)
+
+
+@blueprint.get("/doc/<kind>/<name>")
+def entity_document(kind: str, name: str):
+    if kind == ONTOLOGY:
+        return term_document(name)
+    try:
+        slug, fmt = split_suffix(name)
+    except KeyError:
+        return not_found(f"/doc/{kind}/{name}", name.replace("-", " "))
+    cat = catalog()
+    iri = f"{cat.base}/id/{kind}/{slug}"
+    if not _exists(cat, iri):
+        return not_found(iri, slug.replace("-", " "))
+    stem = f"/doc/{kind}/{slug}"
+    return document_response(
+        stem,
+        fmt,
+        lambda: entity_triples(cat, iri) + about_document(cat, stem, iri),
+        lambda: entity_page(cat, iri, stem),
+    )
+
+
+def _exists(cat: Catalog, iri: str) -> bool:
+    try:
+        return cat.exists(iri)
+    except ValueError:
+        return False
+
+
+def entity_page(cat: Catalog, iri: str, stem: str) -> str:
+    page = Describer(cat, iri).page()
+    until = dt.date.fromisoformat(current_build().info.built_at[:10])
+    timeline = membership_timeline(cat, iri, until)
+    return render_template(
+        "entity.html", page=page, cat=cat, stem=stem, timeline=timeline, formats=FORMATS
+    )
+
+
+# -- the ontology -----------------------------------------------------------------------------------
+@blueprint.get("/ontology")
+@blueprint.get("/ontology/")
+def ontology_iri():
+    return see_other("/doc/ontology")
+
+
+@blueprint.get("/ontology/<name>")
+def term_iri(name: str):
+    try:
+        term, fmt = split_suffix(name)
+    except KeyError:
+        return not_found(f"/ontology/{name}", name)
+    cat = catalog()
+    if f"{cat.tg}{term}" not in cat.terms:
+        return not_found(f"{cat.tg}{term}", term)
+    return see_other(f"/doc/ontology/{term}", fmt)
+
+
+def term_document(name: str):
+    try:
+        term, fmt = split_suffix(name)
+    except KeyError:
+        return not_found(f"/doc/ontology/{name}", name)
+    cat = catalog()
+    iri = f"{cat.tg}{term}"
+    if iri not in cat.terms:
+        return not_found(iri, term)
+    stem = f"/doc/ontology/{term}"
+    return document_response(
+        stem,
+        fmt,
+        lambda: term_triples(cat, iri) + about_document(cat, stem, iri),
+        lambda: render_template("term.html", term=cat.terms[iri], cat=cat, stem=stem),
+    )
+
+
+@blueprint.get("/doc/ontology")
+@blueprint.get("/doc/ontology.<suffix>")
+def ontology_document(suffix: str | None = None):
+    try:
+        fmt = split_suffix(f"x.{suffix}")[1] if suffix else None
+    except KeyError:
+        return not_found(f"/doc/ontology.{suffix}", "")
+    cat = catalog()
+
+    def triples() -> list[ox.Triple]:
+        return [q.triple for q in cat.store.quads_for_pattern(None, None, None, cat.ontology_graph)]
+
+    def page() -> str:
+        terms = cat.own_terms()
+        return render_template(
+            "ontology.html",
+            cat=cat,
+            classes=[t for t in terms if t.is_class],
+            properties=[t for t in terms if t.is_property],
+            others=[t for t in terms if not t.is_class and not t.is_property],
+            stem="/doc/ontology",
+        )
+
+    return document_response("/doc/ontology", fmt, triples, page)
+
+
+# -- the dataset IRI and label search ---------------------------------------------------------------
+@blueprint.get("/dataset")
+def dataset_iri():
+    try:
+        fmt = negotiate(request)
+    except UnknownFormat as err:
+        return Response(f"{err}\n", 400, mimetype="text/plain")
+    target = url_for("dumps.index") if fmt.is_html else f"/.well-known/void?format={fmt.suffix}"
+    response = redirect(target, code=303)
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+@blueprint.get("/search")
+def search():
+    text = request.args.get("q", "").strip()
+    cat = catalog()
+    hits = cat.search(text) if text else []
+    wants_json = request.args.get("format") == "json" or (
+        request.args.get("format") is None
+        and request.accept_mimetypes.best_match(["text/html", "application/json"])
+        == "application/json"
+    )
+    if wants_json:
+        response = jsonify(
+            query=text,
+            results=[
+                {
+                    "iri": hit.iri,
+                    "label": hit.label,
+                    "matched": hit.matched,
+                    "types": list(hit.types),
+                    "page": cat.href(hit.iri),
+                }
+                for hit in hits
+            ],
+        )
+    else:
+        response = Response(
+            render_template("search.html", q=text, hits=hits, cat=cat), mimetype="text/html"
+        )
+    response.headers["Vary"] = "Accept"
+    return response

@@ -1,0 +1,223 @@
+"""The membership timeline of an organization or treaty, drawn as SVG on the server.
+
+One row per member, one bar per membership period coloured by its role (member, suspended, observer,
+partner), open-ended periods running to the build date, and event marks (accessions, suspensions,
+withdrawals…) on the member's row or, for events of the whole organization, on a row of its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from .catalog import Catalog
+from .describe import format_date
+
+ROLE_STYLES = {
+    "MemberRole": ("member", "role-member"),
+    "SuspendedMemberRole": ("suspended", "role-suspended"),
+    "ObserverRole": ("observer", "role-observer"),
+    "PartnerRole": ("partner", "role-partner"),
+}
+LABEL_WIDTH = 190
+WIDTH = 960
+ROW = 30
+AXIS = 34
+PAD_RIGHT = 24
+
+
+@dataclass
+class Period:
+    membership: str
+    role: str
+    role_label: str
+    css: str
+    start: dt.date | None
+    start_text: str
+    end: dt.date | None
+    end_text: str
+    inferred: bool = False
+
+
+@dataclass
+class EventMark:
+    iri: str
+    label: str
+    kind: str
+    date: dt.date
+    date_text: str
+
+
+@dataclass
+class Row:
+    iri: str
+    label: str
+    href: str | None
+    periods: list[Period] = field(default_factory=list)
+    events: list[EventMark] = field(default_factory=list)
+
+    def first_date(self) -> dt.date:
+        dates = [p.start for p in self.periods if p.start] + [e.date for e in self.events]
+        return min(dates) if dates else dt.date.max
+
+
+@dataclass
+class Timeline:
+    rows: list[Row]
+    whole: Row | None
+    start_year: int
+    end_year: int
+    until: dt.date
+    svg: dict
+
+    @property
+    def roles(self) -> list[tuple[str, str]]:
+        seen = {(p.role_label, p.css) for r in self.rows for p in r.periods}
+        return [v for v in ROLE_STYLES.values() if v in seen]
+
+
+def _date(term) -> dt.date | None:
+    if term is None:
+        return None
+    try:
+        return dt.date.fromisoformat(term.value[:10])
+    except ValueError:
+        return None
+
+
+def _text(date_term, precision_term) -> str:
+    if date_term is None:
+        return ""
+    return format_date(date_term.value, precision_term.value if precision_term else None)
+
+
+def membership_timeline(catalog: Catalog, iri: str, until: dt.date) -> Timeline | None:
+    """The timeline of the memberships in `iri` (org:organization or tg:treaty), or None if none."""
+    rows: dict[str, Row] = {}
+    members = catalog.query(
+        f"""SELECT ?m ?member ?role ?start ?sp ?sinf ?end ?ep ?einf WHERE {{
+              {{ ?m org:organization <{iri}> }} UNION {{ ?m tg:treaty <{iri}> }}
+              ?m org:member ?member .
+              OPTIONAL {{ ?m org:role ?role }}
+              OPTIONAL {{ ?m org:memberDuring/time:hasBeginning ?b . ?b time:inXSDDate ?start
+                          OPTIONAL {{ ?b tg:datePrecision ?sp }} OPTIONAL {{ ?b tg:inference ?sinf }} }}
+              OPTIONAL {{ ?m org:memberDuring/time:hasEnd ?e . ?e time:inXSDDate ?end
+                          OPTIONAL {{ ?e tg:datePrecision ?ep }} OPTIONAL {{ ?e tg:inference ?einf }} }}
+            }}"""
+    )
+    for r in members:
+        member = r["member"].value
+        row = rows.get(member)
+        if row is None:
+            row = rows[member] = Row(member, catalog.label(member), catalog.href(member))
+        role_iri = r["role"].value if r["role"] else ""
+        local = role_iri.rsplit("/", 1)[-1]
+        role_label, css = ROLE_STYLES.get(
+            local, (catalog.label(role_iri) or "member", "role-other")
+        )
+        row.periods.append(
+            Period(
+                membership=r["m"].value,
+                role=role_iri,
+                role_label=role_label,
+                css=css,
+                start=_date(r["start"]),
+                start_text=_text(r["start"], r["sp"]),
+                end=_date(r["end"]),
+                end_text=_text(r["end"], r["ep"]),
+                inferred=bool(r["sinf"] or r["einf"]),
+            )
+        )
+    if not rows:
+        return None
+    whole = Row(iri, "the organization as a whole", None)
+    events = catalog.query(
+        f"""SELECT DISTINCT ?ev ?date ?p ?member WHERE {{
+              ?ev time:hasTime ?t . ?t time:inXSDDate ?date . OPTIONAL {{ ?t tg:datePrecision ?p }}
+              {{ ?ev tg:affectsMembership ?m . ?m org:member ?member .
+                 {{ ?m org:organization <{iri}> }} UNION {{ ?m tg:treaty <{iri}> }} }}
+              UNION {{ ?ev tg:concerns <{iri}> OPTIONAL {{ ?ev tg:agent ?member }} }}
+            }}"""
+    )
+    placed: set[tuple[str, str]] = set()
+    for r in events:
+        date = _date(r["date"])
+        if date is None:
+            continue
+        member = r["member"].value if r["member"] else None
+        row = rows.get(member) if member else None
+        target = row or whole
+        key = (r["ev"].value, target.iri)
+        if key in placed:
+            continue
+        placed.add(key)
+        event_types = catalog.types.get(r["ev"].value, ())
+        kind = next((catalog.label(t) for t in event_types), "event")
+        target.events.append(
+            EventMark(
+                r["ev"].value, catalog.label(r["ev"].value), kind, date, _text(r["date"], r["p"])
+            )
+        )
+    ordered = sorted(rows.values(), key=lambda row: (row.first_date(), row.label))
+    for row in ordered:
+        row.periods.sort(key=lambda p: p.start or dt.date.max)
+        row.events.sort(key=lambda e: e.date)
+    dates = [p.start for row in ordered for p in row.periods if p.start]
+    dates += [p.end for row in ordered for p in row.periods if p.end]
+    dates += [e.date for row in [*ordered, whole] for e in row.events]
+    start_year = min(d.year for d in dates) if dates else until.year - 1
+    end_year = max([until.year, *(d.year for d in dates)]) + 1
+    timeline = Timeline(ordered, whole if whole.events else None, start_year, end_year, until, {})
+    timeline.svg = _layout(timeline)
+    return timeline
+
+
+def _layout(timeline: Timeline) -> dict:
+    """Pixel positions for the template: axis ticks, bars and marks."""
+    start = dt.date(timeline.start_year, 1, 1)
+    end = dt.date(timeline.end_year, 1, 1)
+    span = (end - start).days or 1
+    plot = WIDTH - LABEL_WIDTH - PAD_RIGHT
+
+    def x(date: dt.date) -> float:
+        return round(LABEL_WIDTH + plot * (date - start).days / span, 1)
+
+    years = timeline.end_year - timeline.start_year
+    step = next(s for s in (1, 2, 5, 10, 20, 50, 100) if years / s <= 14)
+    ticks = [
+        {"x": x(dt.date(year, 1, 1)), "year": year}
+        for year in range(timeline.start_year, timeline.end_year + 1)
+        if year % step == 0 or year == timeline.start_year
+    ]
+    rows = ([timeline.whole] if timeline.whole else []) + timeline.rows
+    laid = []
+    for index, row in enumerate(rows):
+        y = AXIS + index * ROW
+        bars = []
+        for period in row.periods:
+            if period.start is None:
+                continue
+            open_ended = period.end is None
+            finish = period.end or timeline.until
+            bars.append(
+                {
+                    "x": x(period.start),
+                    "width": max(x(finish) - x(period.start), 3),
+                    "y": y + 7,
+                    "period": period,
+                    "open": open_ended,
+                }
+            )
+        marks = [{"x": x(e.date), "y": y + ROW / 2, "event": e} for e in row.events]
+        laid.append({"y": y, "row": row, "bars": bars, "marks": marks})
+    height = AXIS + len(rows) * ROW + 10
+    return {
+        "width": WIDTH,
+        "height": height,
+        "label_width": LABEL_WIDTH,
+        "ticks": ticks,
+        "rows": laid,
+        "today": x(timeline.until),
+        "row_height": ROW,
+        "axis": AXIS,
+    }
