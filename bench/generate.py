@@ -11,6 +11,7 @@ quote check has something real to check.
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,6 +114,8 @@ class _Writer:
         self.quads = 0
         self.texts: list[list[str]] = [[] for _ in range(n_sources)]
         self._derived: tuple[str, set[int]] = ("", set())
+        # (state, organization, role) of the memberships written: one per status, so none overlap.
+        self.membership_keys: set[tuple[str, str, str]] = set()
 
     def quad(self, s: str, p: str, o: str, graph: str) -> None:
         self.handle.write(f"{s} {p} {o} {graph} .\n")
@@ -136,15 +139,29 @@ class _Writer:
     def instant(self, node: str, graph, year: int, month: int, day: int) -> str:
         """An OWL-Time instant with its precision; returns the date as a person would write it."""
         precision = self.rng.choice(PRECISIONS)
+        graph(node, RDF_TYPE, f"<{TIME}Instant>")
         if precision == "unitYear":
             month, day, spoken = 1, 1, f"{year}"
+            graph(node, f"<{TIME}inXSDgYear>", _typed(f"{year:04d}", f"{XSD}gYear"))
         elif precision == "unitMonth":
             day, spoken = 1, f"{MONTHS[month - 1]} {year}"
+            graph(
+                node,
+                f"<{TIME}inXSDgYearMonth>",
+                _typed(f"{year:04d}-{month:02d}", f"{XSD}gYearMonth"),
+            )
         else:
             spoken = f"{day} {MONTHS[month - 1]} {year}"
-        graph(node, RDF_TYPE, f"<{TIME}Instant>")
         graph(node, f"<{TIME}inXSDDate>", _typed(f"{year:04d}-{month:02d}-{day:02d}", f"{XSD}date"))
         graph(node, self.tgt("datePrecision"), f"<{TIME}{precision}>")
+        if precision == "unitYear":
+            graph(node, f"<{TIME}inXSDgYear>", _typed(f"{year:04d}", f"{XSD}gYear"))
+        elif precision == "unitMonth":
+            graph(
+                node,
+                f"<{TIME}inXSDgYearMonth>",
+                _typed(f"{year:04d}-{month:02d}", f"{XSD}gYearMonth"),
+            )
         return spoken
 
     def claim(self, subject_local: str, n: int, quote: str, supports: str | None = None) -> None:
@@ -179,8 +196,12 @@ def generate(
     out_dir.mkdir(parents=True, exist_ok=True)
     sources_dir = out_dir / "sources"
     sources_dir.mkdir(exist_ok=True)
-    n_states = max(50, target_quads // 2_000)
-    n_orgs = max(20, target_quads // 5_000)
+    n_states = max(200, target_quads // 2_000)
+    n_orgs = max(50, target_quads // 5_000)
+    # Each membership gets its own (state, organization) pair, visited in a scrambled order, so no
+    # two memberships of a member in an organization overlap (the shapes forbid that).
+    n_pairs = n_states * n_orgs
+    stride = next(p for p in range(n_pairs // 3 + 1, n_pairs) if math.gcd(p, n_pairs) == 1)
     n_sources = max(10, target_quads // 10_000)
     counts = dict.fromkeys(
         ("states", "organizations", "bodies", "memberships", "meetings", "sources"), 0
@@ -223,7 +244,10 @@ def generate(
         membership = meeting = 0
         while w.quads < target_quads - source_quads:
             if rng.random() < 0.75:
-                _membership(w, rng, membership, rng.choice(states), rng.choice(orgs))
+                if membership >= n_pairs:
+                    raise ValueError(f"{target_quads} quads need more (state, organization) pairs")
+                pair = (membership * stride) % n_pairs
+                _membership(w, rng, membership, states[pair % n_states], orgs[pair // n_states])
                 membership += 1
             else:
                 _meeting(w, rng, meeting, rng.choice(orgs), rng.sample(states, rng.randint(2, 6)))
@@ -240,6 +264,9 @@ def _membership(w: _Writer, rng: random.Random, i: int, state, org) -> None:
     local = f"membership/m{i}"
     node = w.iri(local)
     role = rng.choice(ROLES)
+    if (state_local, org_local, role) in w.membership_keys:
+        return
+    w.membership_keys.add((state_local, org_local, role))
     w.fact(node, RDF_TYPE, f"<{ORG}Membership>")
     w.fact(node, f"<{ORG}member>", w.iri(state_local))
     w.fact(node, f"<{ORG}organization>", w.iri(org_local))
