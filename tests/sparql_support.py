@@ -17,13 +17,17 @@ LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 
 @contextlib.contextmanager
 def endpoint_server(config, **overrides):
-    """A live server over the session's build with some settings changed; its workers stopped after."""
+    """A live server over the session's build with some settings changed; its workers stopped after.
+
+    `server.app` is the app, so a test can look at its query workers.
+    """
     from server.app import create_app
     from server.sparql import shutdown
 
     app = create_app(dataclasses.replace(config, **overrides))
     app.config["TESTING"] = True
     server = LiveServer(app).start()
+    server.app = app
     try:
         yield server
     finally:

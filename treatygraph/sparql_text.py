@@ -26,6 +26,9 @@ UPDATE_VERBS = (
     "WITH",
 )
 
+# Deeper nesting than this overflows the parser's stack (in the worker; it is refused before).
+MAX_NESTING = 300
+
 _ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 
 _PN_CHARS = r"A-Za-z0-9_\-\u00B7-\uFFFF"
@@ -140,6 +143,7 @@ def read_query(
     """Decode and read a query; refuse updates and every SERVICE whose IRI is not allowlisted."""
     text = decode_escapes(raw)
     tokens = tokenize(text)
+    _check_nesting(tokens)
     prefixes, base, position = _prologue(tokens)
     form = tokens[position].keyword if position < len(tokens) else None
     if form in UPDATE_VERBS:
@@ -155,6 +159,20 @@ def read_query(
         has_dataset_clause=any(t.keyword == "FROM" for t in tokens),
         services=_services(text, tokens, names, base, allowlist),
     )
+
+
+def _check_nesting(tokens: list[Token]) -> None:
+    depth = 0
+    for token in tokens:
+        if token.text in ("{", "(", "["):
+            depth += 1
+            if depth > MAX_NESTING:
+                raise QueryTextError(
+                    f"the query nests brackets more than {MAX_NESTING} levels deep "
+                    f"(at character {token.start + 1})"
+                )
+        elif token.text in ("}", ")", "]"):
+            depth -= 1
 
 
 def _prologue(tokens: list[Token]) -> tuple[dict[str, str], str | None, int]:

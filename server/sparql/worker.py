@@ -124,8 +124,11 @@ def answer(job: Job, conn, stores: dict[str, ox.Store]) -> None:
     except ServiceFailed as err:
         conn.send(("error", 504 if err.timed_out else 502, str(err)))
         return
-    except (OSError, ValueError, RuntimeError) as err:
-        conn.send(("error", 500, f"the query could not be evaluated: {err}"))
+    except OSError as err:
+        conn.send(("error", 500, f"the store could not be read: {err}"))
+        return
+    except (ValueError, RuntimeError) as err:
+        conn.send(("error", 400, f"the query cannot be evaluated: {err}"))
         return
     sink = Sink(conn)
     try:
