@@ -66,6 +66,7 @@ class Config:
     service_allowlist: tuple[str, ...] = (WIKIDATA_SPARQL,)
     service_mirrors: dict[str, str] = field(default_factory=dict)
     query_workers: int = 3
+    query_memory_mb: int = 2048
     wikidata_endpoint: str = WIKIDATA_SPARQL
     extra: dict = field(default_factory=dict)
 
@@ -93,6 +94,7 @@ class Config:
             ),
         )
         values["query_workers"] = _env_int("TREATYGRAPH_QUERY_WORKERS", default.query_workers)
+        values["query_memory_mb"] = _env_int("TREATYGRAPH_QUERY_MEMORY_MB", default.query_memory_mb)
         mirrors = os.environ.get("TREATYGRAPH_SERVICE_MIRRORS")
         if mirrors:
             values["service_mirrors"] = _env_mapping("TREATYGRAPH_SERVICE_MIRRORS", mirrors)
