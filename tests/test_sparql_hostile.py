@@ -324,6 +324,18 @@ def test_runaway_query_is_killed_at_the_timeout_and_others_go_on(config, built):
         )
 
 
+def test_a_query_that_eats_memory_is_killed_at_the_limit(config, built):
+    with endpoint_server(config, query_timeout=20.0, query_memory_mb=250) as server:
+        url = f"{server.url}/sparql"
+        started = time.monotonic()
+        response = requests.get(url, params={"query": RUNAWAY}, timeout=30)
+        assert response.status_code == 503
+        assert "more than 250 MiB of memory" in response.text
+        assert time.monotonic() - started < 15
+        assert server.app.extensions[POOL].kills == 1
+        assert requests.get(url, params={"query": COUNT}, timeout=10).status_code == 200
+
+
 def _is_zombie(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as stat:

@@ -20,7 +20,7 @@ from treatygraph.sparql_text import QueryRefused, QueryTextError, read_query
 from ..builds import current_build
 from . import formats
 from .description import RDFLIB_FORMATS, graph_sizes, read_examples, service_description
-from .pool import QueryPool, WorkerDied
+from .pool import MemoryExceeded, QueryPool, WorkerDied
 from .worker import Job
 
 blueprint = Blueprint("sparql", __name__)
@@ -232,6 +232,7 @@ def _dispatch(job: Job, fmt: formats.Format, timeout: float) -> Response:
             503, "every query worker is busy; try again shortly", {"Retry-After": "10"}
         )
     stream = _Stream(workers, worker, lambda: clients.give_back(client), deadline, timeout)
+    stream.memory_limit_kib = current_app.config["TREATYGRAPH"].query_memory_mb * 1024
     try:
         worker.send(job)
         first = stream.next_message()
@@ -262,13 +263,22 @@ class _Stream:
         self.timeout = timeout
         self.done = False
         self.closed = False
+        self.memory_limit_kib: int | None = None
 
     def next_message(self):
         try:
-            message = self.worker.receive(self.deadline)
+            message = self.worker.receive(self.deadline, self.memory_limit_kib)
         except WorkerDied as err:
             self.finish(clean=False)
             raise SparqlError(500, f"{err}; the query was probably too large") from None
+        except MemoryExceeded as err:
+            self.finish(clean=False)
+            raise SparqlError(
+                503,
+                f"the query needed {err} of memory and was stopped; "
+                "make it more selective (LIMIT, fewer unbound patterns, no ORDER BY over "
+                "everything) and try again",
+            ) from None
         if message is None:
             self.finish(clean=False)
             raise SparqlError(

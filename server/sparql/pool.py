@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import subprocess
 import sys
@@ -14,7 +15,17 @@ log = logging.getLogger(__name__)
 
 # A fresh interpreter, not a fork of the threaded web process and not a re-import of its __main__.
 WORKER_COMMAND = "import sys; from server.sparql.worker import run; run(int(sys.argv[1]))"
+WATCH_INTERVAL = 0.2  # seconds between memory checks of a busy worker
+PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 JOBS_PER_WORKER = 500  # then the worker is replaced, so memory held by old queries comes back
+
+
+class MemoryExceeded(Exception):
+    """The worker's resident memory passed the limit while it ran a query."""
+
+    def __init__(self, limit_kib: int):
+        super().__init__(f"more than {limit_kib // 1024} MiB")
+        self.limit_kib = limit_kib
 
 
 class WorkerDied(Exception):
@@ -44,15 +55,31 @@ class Worker:
         self.jobs += 1
         self.conn.send(job)
 
-    def receive(self, deadline: float):
-        """The next message, or None when the deadline passes first."""
-        remaining = deadline - time.monotonic()
-        if remaining <= 0 or not self.conn.poll(remaining):
-            return None
+    def receive(self, deadline: float, memory_limit_kib: int | None = None):
+        """The next message; None when the deadline passes first.
+
+        While waiting, the worker's resident memory is checked a few times a second, and
+        `MemoryExceeded` raised when it passes the limit.
+        """
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            if self.conn.poll(min(remaining, WATCH_INTERVAL)):
+                try:
+                    return self.conn.recv()
+                except (EOFError, OSError):
+                    raise WorkerDied(f"query worker {self.pid} ended unexpectedly") from None
+            if memory_limit_kib and (self.rss_kib() or 0) > memory_limit_kib:
+                raise MemoryExceeded(memory_limit_kib)
+
+    def rss_kib(self) -> int | None:
+        """Resident memory of the worker process (Linux /proc), None if unknown."""
         try:
-            return self.conn.recv()
-        except (EOFError, OSError):
-            raise WorkerDied(f"query worker {self.pid} ended unexpectedly") from None
+            with open(f"/proc/{self.pid}/statm") as statm:
+                return int(statm.read().split()[1]) * PAGE_KIB
+        except (OSError, ValueError, IndexError):
+            return None
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -119,7 +146,8 @@ class QueryPool:
             log.exception("could not start a replacement query worker")
         else:
             with self._lock:
-                self._idle.append(replacement)
+                # Last in line: it is still starting, the others are ready now.
+                self._idle.insert(0, replacement)
         self._slots.release()
         return took
 
