@@ -119,9 +119,9 @@ def over_http(config: Config) -> list[float]:
         deadline = time.monotonic() + 30
         while True:
             try:
-                session.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                session.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
                 break
-            except requests.ConnectionError:
+            except requests.RequestException:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.1)

@@ -249,6 +249,9 @@ def _dispatch(job: Job, fmt: formats.Format, timeout: float) -> Response:
     cut = first[1].get("cut")
     if cut is not None:
         headers[CUT_HEADER] = f"rows={cut}"
+    if first[0] == "complete":
+        stream.finish(clean=True)
+        return Response(first[2], status=200, headers=headers, content_type=fmt.content_type)
     return Response(stream, status=200, headers=headers, content_type=fmt.content_type)
 
 

@@ -2,9 +2,10 @@
 
 pyoxigraph cannot be interrupted from inside its process, so queries run here, where the web
 process can kill them. A worker opens the release it is told to read-only, runs the query, and
-writes the serialized result down its pipe in chunks: ("start", meta), ("data", bytes)…,
-("end", meta); or ("error", status, message) before anything was started; or ("abort", message)
-when a result already under way cannot be finished honestly.
+writes the serialized result down its pipe: ("complete", meta, bytes) when it fits in the first
+chunk, else ("start", meta), ("data", bytes)…, ("end", meta); or ("error", status, message) before
+anything was started; or ("abort", message) when a result already under way cannot be finished
+honestly.
 """
 
 from __future__ import annotations
@@ -72,7 +73,11 @@ class Sink:
             self.buffer.clear()
 
     def finish(self, cut: int | None) -> None:
-        self._send({"cut": cut})
+        if not self.started:
+            # The whole answer in one message: one write, one wake-up of the web process.
+            self.conn.send(("complete", {"cut": cut}, bytes(self.buffer)))
+            return
+        self._send()
         self.conn.send(("end", {"cut": cut}))
 
 
