@@ -111,12 +111,18 @@ def test_invalid_example_fails_with_the_expected_shape(path, ns, shapes, ontolog
 def _store(data: Graph, ontology: Graph) -> ox.Store:
     store = ox.Store()
     for graph in (data, ontology):
-        store.bulk_load(graph.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES)
+        store.bulk_load(
+            graph.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES
+        )
     return store
 
 
 def _keys(report: ValidationReport) -> set[tuple]:
-    return {(v.focus, v.path, v.value, v.shape, v.component) for v in report.violations}
+    """What both validators must agree on; complex paths (blank nodes) only pyshacl reports."""
+    return {
+        (v.focus, v.path if v.path and "://" in v.path else None, v.value, v.shape, v.component)
+        for v in report.violations
+    }
 
 
 @pytest.mark.parametrize("path", VALID + INVALID, ids=[p.stem for p in VALID + INVALID])
@@ -135,7 +141,9 @@ def test_every_shape_has_an_invalid_example(ns, shapes):
 
 def test_every_sparql_constraint_has_a_message(shapes):
     for shape, constraint in shapes.subject_objects(SH.sparql):
-        assert shapes.value(constraint, SH.message), f"{shape} has a SPARQL constraint without sh:message"
+        assert shapes.value(constraint, SH.message), (
+            f"{shape} has a SPARQL constraint without sh:message"
+        )
 
 
 def test_every_class_of_the_ontology_is_the_target_of_a_shape(ns, shapes, ontology):
