@@ -6,6 +6,7 @@ the label search index, counts by class and the number of uses of each term.
 
 from __future__ import annotations
 
+import difflib
 import re
 import threading
 import unicodedata
@@ -333,6 +334,22 @@ class Catalog:
             if known is None or score < known.score:
                 best[iri] = SearchHit(iri, self.label(iri), name, self.types.get(iri, ()), score)
         return sorted(best.values(), key=lambda h: (h.score, len(h.label), h.label))[:limit]
+
+    def similar(self, text: str, limit: int = 10) -> list[SearchHit]:
+        """Entities whose names look like `text` (misspellings included), for "did you mean"."""
+        hits = {hit.iri: hit for hit in self.search(text, limit)}
+        words = normalize(text).split()
+        names: dict[str, list[str]] = {}
+        for normalized, _, iri in self.search_index:
+            for word in normalized.split():
+                names.setdefault(word, []).append(iri)
+        for word in words:
+            for close in difflib.get_close_matches(word, list(names), n=5, cutoff=0.75):
+                for iri in names[close]:
+                    if iri not in hits:
+                        name = self.label(iri)
+                        hits[iri] = SearchHit(iri, name, name, self.types.get(iri, ()), 4)
+        return list(hits.values())[:limit]
 
 
 class Catalogs:

@@ -40,7 +40,7 @@ FORMATS: tuple[DocFormat, ...] = (
         "application/n-triples",
         "N-Triples",
         ox.RdfFormat.N_TRIPLES,
-        (),
+        ("text/plain",),
         ("nt", "ntriples", "n-triples"),
     ),
     DocFormat(

@@ -148,13 +148,7 @@ def not_found(what: str, words: str) -> Response:
     if not fmt.is_html:
         return Response(f"{what} is not in this dataset.\n", 404, mimetype="text/plain")
     cat = catalog()
-    hits = cat.search(words, limit=10)
-    if not hits:
-        seen = {}
-        for word in words.split():
-            for hit in cat.search(word, limit=5):
-                seen.setdefault(hit.iri, hit)
-        hits = list(seen.values())[:10]
+    hits = cat.similar(words)
     body = render_template("not_found.html", what=what, words=words, hits=hits, cat=cat)
     return Response(body, 404, mimetype="text/html")
 
