@@ -5,7 +5,7 @@ PORT ?= 8080
 BIN := $(VENV)/bin
 export PORT
 
-.PHONY: run test lint bench build install clean
+.PHONY: run test lint bench build install clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +33,15 @@ run: $(VENV)/.installed
 	$(BIN)/treatygraph build
 	$(BIN)/treatygraph serve --port $(PORT)
 
-test: $(VENV)/.installed-test
+# The browser tests drive Debian's headless Chromium; install it (as root) only when it is missing.
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium chromium-driver; \
+	fi
+
+test: $(VENV)/.installed-test browser
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed-test
