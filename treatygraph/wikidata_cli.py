@@ -139,7 +139,11 @@ def wikidata_diff(endpoint: str | None, timeout: float, qs_path: Path | None) ->
     try:
         theirs = wikidata_statements(endpoint, items, timeout) if items else []
         parts = wikidata_parts(endpoint, organizations, timeout) if organizations else []
-        findings = compare(ours, theirs, parts)
+        linked = {
+            str(o).rsplit("/", 1)[-1]
+            for o in assembled.graphs[GRAPH_LINKS].objects()
+        }
+        findings = compare(ours, theirs, parts, linked)
         mentioned = {s.item for f in findings for s in (f.ours, f.theirs) if s}
         mentioned |= {
             s.value for f in findings for s in (f.ours, f.theirs) if s and isinstance(s.value, str)
@@ -161,13 +165,16 @@ def wikidata_diff(endpoint: str | None, timeout: float, qs_path: Path | None) ->
     }
     click.echo(f"Compared {len(ours)} statements of ours with {len(theirs)} of {endpoint}")
     for kind in order:
-        chosen = [f for f in findings if f.kind == kind]
+        chosen = sorted(
+            (f for f in findings if f.kind == kind), key=lambda f: (f.ours or f.theirs).describe()
+        )
         click.echo(f"\n{titles[kind]}: {len(chosen)}")
         for finding in chosen:
             statement = finding.ours or finding.theirs
             value = named(statement.value) if isinstance(statement.value, str) else statement.value
+            role = f" as {statement.role.rsplit('/', 1)[-1]}" if statement.role else ""
             click.echo(
-                f"  {named(statement.item)} {statement.prop} {value}"
+                f"  {named(statement.item)} {statement.prop} {value}{role}"
                 + "".join(f" {p}={w}" for p, w in sorted(statement.qualifiers.items()))
                 + f": {finding.detail}"
             )

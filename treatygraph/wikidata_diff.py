@@ -90,6 +90,8 @@ class Statement:
     def describe(self) -> str:
         dates = ", ".join(f"{p} {w}" for p, w in sorted(self.qualifiers.items()))
         text = f"{self.item} {self.prop} {self.value}"
+        if self.role:
+            text += f" as {self.role.rsplit('/', 1)[-1]}"
         return f"{text} ({dates})" if dates else text
 
 
@@ -152,7 +154,7 @@ def our_statements(view: Graph, links: Graph) -> tuple[list[Statement], list[str
                 origin=str(node),
             )
         )
-    statements.sort(key=lambda s: (s.item, s.prop, str(s.value), sorted(s.qualifiers.items())))
+    statements.sort(key=lambda s: (s.item, s.prop, str(s.value), s.describe()))
     return statements, sorted(skipped)
 
 
@@ -252,8 +254,14 @@ def labels(endpoint: str, items: set[str], timeout: float = 60) -> dict[str, str
     return {qid(r["item"]): r["label"] for r in rows}
 
 
-def compare(ours: list[Statement], theirs: list[Statement], parts: list[tuple]) -> list[Finding]:
-    """Pair statements by item, property and value; compare their dates."""
+def compare(
+    ours: list[Statement], theirs: list[Statement], parts: list[tuple], linked: set[str]
+) -> list[Finding]:
+    """Pair statements by item, property and value; compare their dates.
+
+    What we lack is limited to what we cover: memberships in organizations we have linked, and
+    other properties only where we state that property for that item.
+    """
     findings: list[Finding] = []
     by_key: dict[tuple, list[Statement]] = defaultdict(list)
     for statement in theirs:
@@ -269,17 +277,16 @@ def compare(ours: list[Statement], theirs: list[Statement], parts: list[tuple]) 
         match = _best_match(statement, candidates)
         used.add(id(match))
         findings.extend(_compare_pair(statement, match))
-    our_items = {s.item for s in ours} | {s.value for s in ours if isinstance(s.value, str)}
     our_properties = {(s.item, s.prop) for s in ours}
     for statement in theirs:
         if id(statement) in used:
             continue
         if statement.key in our_keys:
             detail = "another period or value than ours"
-        elif (statement.item, statement.prop) in our_properties:
-            detail = "no statement of ours with this value"
-        elif statement.prop == "P463" and statement.value in our_items:
+        elif statement.prop == "P463" and statement.value in linked:
             detail = "no membership of ours"
+        elif statement.prop != "P463" and (statement.item, statement.prop) in our_properties:
+            detail = "no statement of ours with this value"
         else:
             continue  # a property we do not state for this item: outside what we cover
         findings.append(Finding("we-lack", None, statement, detail))
