@@ -16,8 +16,9 @@ def test_curated_files_are_canonical():
 def test_lint_fix_sorts_records(inputs_copy):
     path = inputs_copy.facts_dir / "organizations.yaml"
     text = path.read_text()
-    first, second = text.split("\n- id: ")[1:3]
-    path.write_text(text.split("\n- id: ")[0] + "\n- id: " + second + "\n- id: " + first)
+    parts = text.split("\n- id: ")
+    parts[1], parts[2] = parts[2], parts[1]
+    path.write_text("\n- id: ".join(parts))
     assert check_canonical(inputs_copy) == [path]
     check_canonical(inputs_copy, fix=True)
     assert check_canonical(inputs_copy) == []
