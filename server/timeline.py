@@ -57,7 +57,9 @@ class Row:
     events: list[EventMark] = field(default_factory=list)
 
     def first_date(self) -> dt.date:
-        dates = [p.start for p in self.periods if p.start] + [e.date for e in self.events]
+        """When the member first joined in any role (events only when no period has a start)."""
+        starts = [p.start for p in self.periods if p.start]
+        dates = starts or [e.date for e in self.events]
         return min(dates) if dates else dt.date.max
 
 
