@@ -150,10 +150,12 @@ class ClaimView:
 @dataclass
 class Statement:
     predicate: str
+    is_sources: bool
     label: str
     href: str | None
     values: list[Value]
-    claims: list[ClaimView] = field(default_factory=list)
+    claims: list[ClaimView] = field(default_factory=list)  # quoted here in full
+    refs: list[ClaimView] = field(default_factory=list)  # quoted in full under an earlier statement
     table: list[list[list[Value]]] | None = None
     columns: list[str] = field(default_factory=list)
 
@@ -175,6 +177,7 @@ class EntityPage:
     wikidata: list[Value]
     statements: list[Statement]
     record_claims: list[ClaimView]
+    header_claims: list[ClaimView]
     incoming: list[Incoming]
     conflicts: list[Value]
     notes: list[str]
@@ -365,6 +368,7 @@ class Describer:
                 interval_predicates.add(predicate)
             statement = Statement(
                 predicate=predicate,
+                is_sources=predicate == PROV + "wasDerivedFrom",
                 label=catalog.label(predicate),
                 href=catalog.href(predicate),
                 values=values,
@@ -378,7 +382,8 @@ class Describer:
                 ]
             statements.append(statement)
         statements.sort(key=_statement_order)
-        record_claims = []
+        record_claims: list[ClaimView] = []
+        header_claims: list[ClaimView] = []  # they support the name, description or aliases
         by_predicate = {s.predicate: s for s in statements}
         for claim in claims:
             targets = set()
@@ -387,11 +392,25 @@ class Describer:
                     targets.add(supported)
                 elif supported.endswith(("startDate", "endDate")) and interval_predicates:
                     targets.update(interval_predicates)
-            if not targets:
+            if not claim.supports:
                 record_claims.append(claim)
+            elif not targets:
+                header_claims.append(claim)
             for target in sorted(targets):
                 by_predicate[target].claims.append(claim)
-        for number, claim in enumerate(record_claims, start=1):
+        number = 0
+        for statement in statements:
+            fresh = []
+            for claim in statement.claims:
+                if claim.number:
+                    statement.refs.append(claim)
+                else:
+                    number += 1
+                    claim.number = number
+                    fresh.append(claim)
+            statement.claims = fresh
+        for claim in header_claims + record_claims:
+            number += 1
             claim.number = number
         notes = [t.value for t in props.get(SKOS + "note", [])]
         quoted_by = []
@@ -411,6 +430,7 @@ class Describer:
             wikidata=[self.value(t) for t in same_as],
             statements=statements,
             record_claims=record_claims,
+            header_claims=header_claims,
             incoming=self.incoming(),
             conflicts=[self.value(t) for t in props.get(self.tg + "conflictsWith", [])],
             notes=notes,
