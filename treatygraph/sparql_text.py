@@ -41,16 +41,21 @@ _TOKENS = re.compile(
         (
             r"(?P<ws>\s+)",
             r"(?P<comment>#[^\r\n]*)",
-            r'(?P<string>"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\''
-            r'|"(?:[^"\\\r\n]|\\.)*"|\'(?:[^\'\\\r\n]|\\.)*\')',
+            # Possessive (*+): the content never gives back, so an unterminated string costs O(n).
+            r'(?P<string>"""(?:[^"\\]+|\\.|"(?!""))*+"""|\'\'\'(?:[^\'\\]+|\\.|\'(?!\'\'))*+\'\'\''
+            r'|"(?:[^"\\\r\n]+|\\.)*+"|\'(?:[^\'\\\r\n]+|\\.)*+\')',
             r"(?P<iri><[^<>\"{}|^`\\\x00-\x20]*>)",
+            r"(?P<punct><=?)",
+            # Operators and stray characters never start a token that matters here, nor hide a
+            # keyword (no letters): a run of them is one token.
+            r"(?P<operators>[.;,*=!+\-/|^&>%~`\\]+)",
+            r"(?P<bracket>[{}()\[\]])",
             r"(?P<var>[?$][A-Za-z0-9_\u00B7-\uFFFF]+)",
             r"(?P<bnode>_:[A-Za-z0-9_\-.\u00B7-\uFFFF]+)",
             rf"(?P<pname>(?:{_PREFIX})?:(?:{_LOCAL})?)",
             r"(?P<lang>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)",
             r"(?P<word>[A-Za-z_][A-Za-z0-9_]*)",
             r"(?P<number>[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?))",
-            r"(?P<punct>\^\^|&&|\|\||!=|<=|>=|[{}()\[\];,.*=<>!+\-/|^])",
             r"(?P<other>.)",
         )
     ),
