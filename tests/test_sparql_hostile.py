@@ -246,6 +246,8 @@ def test_a_result_cut_while_streaming_ends_with_the_marker(config, built):
         response = requests.get(url, params={"query": MANY_ROWS}, timeout=30)
         assert response.status_code == 200
         assert "X-TreatyGraph-Result-Cut" not in response.headers  # already streaming by then
+        assert response.headers.get("Transfer-Encoding") == "chunked"
+        assert "Content-Length" not in response.headers
         body = response.json()
         assert len(body["results"]["bindings"]) == 20_000
         assert body["treatygraph:cut"]["rows"] == 20_000

@@ -134,6 +134,8 @@ def serve(port: int, host: str, workers: int) -> None:
             "--no-control-socket",  # one fixed socket path would clash between servers
             "--graceful-timeout",
             "30",
+            "--limit-request-line",  # gunicorn's largest: SPARQL GET queries up to ~8 KB
+            "8190",
             "--access-logfile",
             "-",
             "server.app:create_app()",

@@ -273,7 +273,9 @@ class _Stream:
             message = self.worker.receive(self.deadline, self.memory_limit_kib)
         except WorkerDied as err:
             self.finish(clean=False)
-            raise SparqlError(500, f"{err}; the query was probably too large") from None
+            raise SparqlError(
+                500, f"{err} (crashed or stopped by the system); try a smaller query"
+            ) from None
         except MemoryExceeded as err:
             self.finish(clean=False)
             raise SparqlError(
