@@ -31,6 +31,7 @@ from treatygraph.namespaces import (
     GRAPH_FACTS,
     GRAPH_LINKS,
     GRAPH_ONTOLOGY,
+    GRAPH_PROVENANCE,
     GRAPH_WIKIDATA_VIEW,
 )
 from treatygraph.shacl_sparql import validate_store
@@ -44,35 +45,46 @@ SELECT ?claim ?quote ?file WHERE {{
 }}
 """
 
-# Wikidata's own statement model: a membership whose member and organization are linked to
-# Wikidata items becomes a P463 (member of) statement with P580/P582 (start/end) qualifiers.
+# The membership pattern of treatygraph/wikidata_view.py (P463 "member of" with P580/P582
+# start/end, P2868 role for non-full members, preferred rank and a truthy triple when current, a
+# reference per claim with P248 "stated in" and P1683 "quote"), as one SPARQL update so it runs
+# inside Oxigraph. Statement and reference IRIs are content hashes, as in the Python builder.
 WIKIDATA_VIEW = """
 PREFIX org: <http://www.w3.org/ns/org#>
-PREFIX owl: <http://www.w3.org/2002/07/owl#>
 PREFIX xsd: <http://www.w3.org/2001/XMLSchema#>
+PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
 PREFIX time: <http://www.w3.org/2006/time#>
 PREFIX prov: <http://www.w3.org/ns/prov#>
 PREFIX tg: <{tg}>
 PREFIX p: <http://www.wikidata.org/prop/>
 PREFIX ps: <http://www.wikidata.org/prop/statement/>
 PREFIX pq: <http://www.wikidata.org/prop/qualifier/>
+PREFIX pr: <http://www.wikidata.org/prop/reference/>
 PREFIX wdt: <http://www.wikidata.org/prop/direct/>
 PREFIX wikibase: <http://wikiba.se/ontology#>
 INSERT {{ GRAPH <{graph}> {{
-  ?memberItem p:P463 ?statement ; wdt:P463 ?orgItem .
-  ?statement a wikibase:Statement ; ps:P463 ?orgItem ; wikibase:rank wikibase:NormalRank ;
-    pq:P580 ?start ; pq:P582 ?end ; prov:wasDerivedFrom ?m .
+  ?member p:P463 ?statement .
+  ?statement a wikibase:Statement ; ps:P463 ?org ; wikibase:rank ?rank ;
+    pq:P580 ?start ; pq:P582 ?end ; pq:P2868 ?qualifierRole ; prov:wasDerivedFrom ?reference .
+  ?statement a ?best . ?truthyMember wdt:P463 ?org .
+  ?reference a wikibase:Reference ; pr:P248 ?source ; pr:P1683 ?quote .
 }} }}
-USING <{facts}> USING <{links}>
+USING <{facts}> USING <{provenance}>
 WHERE {{
-  ?m a org:Membership ; org:member ?member ; org:organization ?org ; org:role tg:MemberRole ;
+  ?m a org:Membership ; org:member ?member ; org:organization ?org ; org:role ?role ;
      org:memberDuring ?interval .
-  ?member owl:sameAs ?memberItem . ?org owl:sameAs ?orgItem .
   ?interval time:hasBeginning/time:inXSDDate ?startDate .
+  OPTIONAL {{ ?interval time:hasEnd/time:inXSDDate ?endDate }}
+  ?claim tg:claimAbout ?m ; prov:wasQuotedFrom ?source ; tg:quote ?quote .
   BIND(xsd:dateTime(CONCAT(STR(?startDate), "T00:00:00Z")) AS ?start)
-  OPTIONAL {{ ?interval time:hasEnd/time:inXSDDate ?endDate
-             BIND(xsd:dateTime(CONCAT(STR(?endDate), "T00:00:00Z")) AS ?end) }}
-  BIND(IRI(CONCAT(STR(?m), "#wikidata-P463")) AS ?statement)
+  BIND(xsd:dateTime(CONCAT(STR(?endDate), "T00:00:00Z")) AS ?end)
+  BIND(?role = tg:MemberRole && !BOUND(?endDate) AS ?current)
+  BIND(IF(?role = tg:MemberRole, ?unbound, ?role) AS ?qualifierRole)
+  BIND(IF(?current, wikibase:PreferredRank, wikibase:NormalRank) AS ?rank)
+  BIND(IF(?current, wikibase:BestRank, ?unbound) AS ?best)
+  BIND(IF(?current, ?member, ?unbound) AS ?truthyMember)
+  BIND(IRI(CONCAT("{base}/id/statement/", SHA1(CONCAT(STR(?member), "|P463|", STR(?m))))) AS ?statement)
+  BIND(IRI(CONCAT("{base}/id/reference/", SHA1(CONCAT(STR(?source), "|", STR(?quote))))) AS ?reference)
 }}
 """
 
@@ -135,6 +147,8 @@ def bulk_build(config: Config, nquads: Path, sources_dir: Path) -> dict:
         assembled = assemble(config)
         store = ox.Store(str(staging / STORE_DIR))
         for name, graph in assembled.graphs.items():
+            if name == GRAPH_WIKIDATA_VIEW:
+                continue  # derived from the validated graphs in its own stage
             store.bulk_load(
                 graph.serialize(format="nt", encoding="utf-8"),
                 format=ox.RdfFormat.N_TRIPLES,
@@ -150,21 +164,35 @@ def bulk_build(config: Config, nquads: Path, sources_dir: Path) -> dict:
         stage("quote check", began)
 
         began = time.perf_counter()
-        report = validate_store(store, assembled.shapes)
+        validated = [GRAPH_FACTS, GRAPH_PROVENANCE, GRAPH_LINKS, GRAPH_ONTOLOGY]
+        report = validate_store(
+            store, assembled.shapes, graphs=[assembled.ns.graph(g) for g in validated]
+        )
         if not report.conforms:
             raise SystemExit(report.text()[:5000])
         stage("SHACL validation", began)
 
         began = time.perf_counter()
         view = assembled.ns.graph(GRAPH_WIKIDATA_VIEW)
-        store.update(
+        curated = assembled.graphs[GRAPH_WIKIDATA_VIEW]
+        store.bulk_load(
+            curated.serialize(format="nt", encoding="utf-8"),
+            format=ox.RdfFormat.N_TRIPLES,
+            to_graph=ox.NamedNode(view),
+        )
+        bulk_only = ox.Store()  # the bulk memberships alone, so curated ones keep their own view
+        bulk_only.bulk_load(path=str(nquads), format=ox.RdfFormat.N_QUADS)
+        bulk_only.update(
             WIKIDATA_VIEW.format(
                 tg=assembled.ns.tg,
                 graph=view,
+                base=assembled.ns.base,
                 facts=assembled.ns.graph(GRAPH_FACTS),
-                links=assembled.ns.graph(GRAPH_LINKS),
+                provenance=assembled.ns.graph(GRAPH_PROVENANCE),
             )
         )
+        store.bulk_extend(bulk_only.quads_for_pattern(None, None, None, ox.NamedNode(view)))
+        del bulk_only
         store.flush()
         view_triples = len(list(store.quads_for_pattern(None, None, None, ox.NamedNode(view))))
         stage("Wikidata view", began)

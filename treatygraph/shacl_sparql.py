@@ -134,10 +134,18 @@ def _string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def _targets(shapes: Graph, shape) -> list[str]:
-    patterns = [
-        f"?this {SUBCLASS_PATH} {_term(c)} ." for c in shapes.objects(shape, SH.targetClass)
-    ]
+def _instance_of(variable: str, classes: list, subclasses) -> str:
+    """`variable` is an instance of one of the classes (or of their subclasses)."""
+    if subclasses is None:
+        return " UNION ".join(f"{{ {variable} {SUBCLASS_PATH} {_term(c)} }}" for c in classes)
+    closure = sorted({sub for c in classes for sub in subclasses(c)})
+    values = " ".join(_term(c) for c in closure)
+    return f"VALUES {variable}Type {{ {values} }} {variable} <{RDF.type}> {variable}Type ."
+
+
+def _targets(shapes: Graph, shape, subclasses=None) -> list[str]:
+    classes = sorted(shapes.objects(shape, SH.targetClass))
+    patterns = [_instance_of("?this", classes, subclasses)] if classes else []
     patterns += [f"VALUES ?this {{ {_term(n)} }}" for n in shapes.objects(shape, SH.targetNode)]
     patterns += [f"?this {_term(p)} [] ." for p in shapes.objects(shape, SH.targetSubjectsOf)]
     patterns += [f"[] {_term(p)} ?this ." for p in shapes.objects(shape, SH.targetObjectsOf)]
@@ -150,8 +158,9 @@ def _target_block(patterns: list[str]) -> str:
 
 
 class _Compiler:
-    def __init__(self, shapes: Graph):
+    def __init__(self, shapes: Graph, subclasses=None):
         self.shapes = shapes
+        self.subclasses = subclasses
 
     def message(self, shape, default: str) -> str:
         messages = [str(m) for m in self.shapes.objects(shape, SH.message)]
@@ -179,7 +188,7 @@ class _Compiler:
         for shape in sorted(node_shapes | targeted, key=str):
             if self.shapes.value(shape, SH.deactivated) == Literal(True):
                 continue
-            patterns = _targets(self.shapes, shape)
+            patterns = _targets(self.shapes, shape, self.subclasses)
             if not patterns:
                 continue
             target = _target_block(patterns)
@@ -300,7 +309,7 @@ class _Compiler:
         for cls in self.shapes.objects(shape, SH["class"]):
             yield each(
                 "ClassConstraintComponent",
-                f"NOT EXISTS {{ ?value {SUBCLASS_PATH} {_term(cls)} }}",
+                f"NOT EXISTS {{ {_instance_of('?value', [cls], self.subclasses)} }}",
                 f"Value is not an instance of {cls}",
             )
         for kind in self.shapes.objects(shape, SH.nodeKind):
@@ -370,9 +379,33 @@ class _Compiler:
         )
 
 
-def compile_shapes(shapes: Graph) -> list[Check]:
-    """Every constraint of every active shape as a SPARQL query; raise UnsupportedShape if needed."""
-    return _Compiler(shapes).compile()
+def compile_shapes(shapes: Graph, subclasses=None) -> list[Check]:
+    """Every constraint of every active shape as a SPARQL query; raise UnsupportedShape if needed.
+
+    `subclasses(cls)` gives a class and all its subclasses; with it, class targets and sh:class
+    become a VALUES list (much faster on Oxigraph than rdf:type/rdfs:subClassOf* per node), and
+    without it the queries follow rdfs:subClassOf* in the data themselves.
+    """
+    return _Compiler(shapes, subclasses).compile()
+
+
+def _subclasses_in(store: ox.Store, dataset: dict):
+    cache: dict = {}
+
+    def subclasses(cls) -> list[URIRef]:
+        if cls not in cache:
+            rows = store.query(
+                f"SELECT DISTINCT ?sub WHERE {{ ?sub <{RDFS.subClassOf}>* {_term(cls)} }}",
+                **dataset,
+            )
+            cache[cls] = [
+                URIRef(row["sub"].value) for row in rows if isinstance(row["sub"], ox.NamedNode)
+            ]
+            if cls not in cache[cls]:
+                cache[cls].append(cls)
+        return cache[cls]
+
+    return subclasses
 
 
 def _text(term) -> str | None:
@@ -386,19 +419,27 @@ def _text(term) -> str | None:
 
 
 def validate_store(
-    store: ox.Store, shapes: Graph, locate=lambda iri: None, checks: list[Check] | None = None
+    store: ox.Store,
+    shapes: Graph,
+    locate=lambda iri: None,
+    checks: list[Check] | None = None,
+    graphs: list[str] | None = None,
 ) -> ValidationReport:
-    """Run the compiled shapes on a store (default graph = union of every graph)."""
+    """Run the compiled shapes on a store: on the union of `graphs`, or of every graph."""
+    dataset = (
+        {"default_graph": [ox.NamedNode(g) for g in graphs]}
+        if graphs is not None
+        else {"use_default_graph_as_union": True}
+    )
     violations = []
-    for check in checks if checks is not None else compile_shapes(shapes):
-        rows = store.query(check.query, use_default_graph_as_union=True)
+    if checks is None:
+        checks = compile_shapes(shapes, _subclasses_in(store, dataset))
+    for check in checks:
+        rows = store.query(check.query, **dataset)
         variables = {v.value for v in rows.variables}
         allowed = None
         if check.targets_filter:
-            allowed = {
-                row["this"]
-                for row in store.query(check.targets_filter, use_default_graph_as_union=True)
-            }
+            allowed = {row["this"] for row in store.query(check.targets_filter, **dataset)}
         for row in rows:
             focus = row["this"]
             if focus is None or (allowed is not None and focus not in allowed):
