@@ -11,6 +11,7 @@ from html.parser import HTMLParser
 import pytest
 import rdflib
 from conftest import free_port
+from markupsafe import escape
 from rdflib.namespace import OWL, RDFS, VOID
 from werkzeug.serving import make_server
 
@@ -274,12 +275,16 @@ def test_home_page(client, built):
 
 
 def test_home_links_every_example_query_into_the_editor(client, config):
+    """`/sparql#query=…` opens the editor with the query in it (a `?query=` would run it instead)."""
     from server.sparql.description import read_examples
 
     text = client.get("/").get_data(as_text=True)
-    for example in read_examples(config.queries_dir):
-        link = "/sparql?query=" + urllib.parse.quote(example.query, safe="/")
-        assert link.replace("&", "&amp;") in text or link in text, example.name
+    examples = read_examples(config.queries_dir)
+    assert examples
+    for example in examples:
+        link = "/sparql#query=" + urllib.parse.quote(example.query, safe="/")
+        assert f'href="{link}"' in text, example.name
+        assert str(escape(example.question)) in text
 
 
 def test_organization_page_draws_the_membership_timeline(client):
