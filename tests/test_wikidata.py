@@ -238,6 +238,8 @@ def _membership_facts(ns: ProjectNamespaces) -> tuple[Graph, Graph]:
         )
         if end:
             facts.add((interval, vocabulary.TIME.hasEnd, instant(URIRef(f"{m}#end"), *end)))
+        if slug == "current":
+            facts.add((URIRef(f"{m}#start"), tg.inference, Literal("Founding date.", lang="en")))
         claim = URIRef(f"{m}#claim-1")
         provenance.add((claim, RDF.type, tg.Claim))
         provenance.add((claim, tg.claimAbout, m))
@@ -277,6 +279,10 @@ def test_memberships_in_wikidata_shape_with_ranks_roles_and_references():
     assert view.value(start_value, WIKIBASE.timeValue) == Literal(
         "2006-01-01T00:00:00Z", datatype=vocabulary.XSD.dateTime
     )
+
+    inferred = view.value(current, URIRef("http://www.wikidata.org/prop/qualifier/value/P580"))
+    assert view.value(inferred, ns.tg.inference) == Literal("Founding date.", lang="en")
+    assert view.value(start_value, ns.tg.inference) is None
 
     assert view.value(suspended, PQ.P2868) == ns.tg.SuspendedMemberRole
     assert (URIRef(ID + "state/suspended"), WDT.P463, None) not in view
@@ -377,6 +383,36 @@ def test_wikidata_diff_against_the_mirror(config, mirror, tmp_path):
         if "S1683" in cells:
             assert re.match(r'^[a-z]{2,3}:".*"$', cells[cells.index("S1683") + 1])
     assert "Q399\tP463\tQ318693\t" not in output.read_text()  # a disagreement is for an editor
+
+
+def test_quickstatements_never_write_an_inferred_date():
+    from treatygraph.wikidata_diff import Finding, Statement, When, quickstatements
+
+    source = (ID + "source/example", Literal("Quoted.", lang="en"))
+    stated = When("2002-05-14", 11)
+    inferred = When("2018-11-21", 11, inferred=True)
+    findings = [
+        Finding(
+            "wikidata-lacks", Statement("Q1", "P463", "Q2", {"P580": inferred}, [source]), None, ""
+        ),
+        Finding("wikidata-lacks", Statement("Q1", "P571", inferred, {}, [source]), None, ""),
+        Finding(
+            "wikidata-lacks-qualifier",
+            Statement("Q3", "P463", "Q2", {"P580": inferred}, [source]),
+            None,
+            "",
+            qualifiers={"P580": inferred},
+        ),
+        Finding(
+            "wikidata-lacks", Statement("Q4", "P463", "Q2", {"P580": stated}, [source]), None, ""
+        ),
+    ]
+    lines, skipped = quickstatements(findings)
+    assert lines == [
+        f'Q1\tP463\tQ2\tS854\t"{ID}source/example"\tS1683\ten:"Quoted."',
+        f'Q4\tP463\tQ2\tP580\t+2002-05-14T00:00:00Z/11\tS854\t"{ID}source/example"\tS1683\ten:"Quoted."',
+    ]
+    assert len(skipped) == 3 and all("inferred" in reason for reason in skipped)
 
 
 # -- federation recipes ----------------------------------------------------------------------------

@@ -132,17 +132,16 @@ def wikidata_diff(endpoint: str | None, timeout: float, qs_path: Path | None) ->
     config, assembled = _assembled()
     endpoint = endpoint or config.wikidata_endpoint
     ours, not_comparable = our_statements(
-        assembled.graphs[GRAPH_WIKIDATA_VIEW], assembled.graphs[GRAPH_LINKS]
+        assembled.graphs[GRAPH_WIKIDATA_VIEW],
+        assembled.graphs[GRAPH_LINKS],
+        assembled.ns.tg.inference,
     )
     items = sorted({s.item for s in ours})
     organizations = sorted({s.value for s in ours if s.prop == "P463"})
     try:
         theirs = wikidata_statements(endpoint, items, timeout) if items else []
         parts = wikidata_parts(endpoint, organizations, timeout) if organizations else []
-        linked = {
-            str(o).rsplit("/", 1)[-1]
-            for o in assembled.graphs[GRAPH_LINKS].objects()
-        }
+        linked = {str(o).rsplit("/", 1)[-1] for o in assembled.graphs[GRAPH_LINKS].objects()}
         findings = compare(ours, theirs, parts, linked)
         mentioned = {s.item for f in findings for s in (f.ours, f.theirs) if s}
         mentioned |= {

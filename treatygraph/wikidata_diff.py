@@ -44,6 +44,7 @@ class When:
 
     date: str
     precision: int | None = None
+    inferred: bool = False  # our date is inferred, not stated by the sources
 
     def agrees(self, other: When) -> bool:
         precision = min(p for p in (self.precision, other.precision, 11) if p is not None)
@@ -60,7 +61,8 @@ class When:
         return f"+{year}-{month}-{day}T00:00:00Z/{precision}"
 
     def __str__(self) -> str:
-        return self.date[: {11: 10, 10: 7, 9: 4}.get(self.precision or 11, 10)]
+        text = self.date[: {11: 10, 10: 7, 9: 4}.get(self.precision or 11, 10)]
+        return f"{text} (inferred)" if self.inferred else text
 
 
 @dataclass
@@ -106,8 +108,12 @@ class Finding:
     qualifiers: dict[str, When] = field(default_factory=dict)  # what a QuickStatements line adds
 
 
-def our_statements(view: Graph, links: Graph) -> tuple[list[Statement], list[str]]:
-    """The view's statements whose subject, and object where it is an entity, are linked."""
+def our_statements(
+    view: Graph, links: Graph, inference: URIRef
+) -> tuple[list[Statement], list[str]]:
+    """The view's statements whose subject, and object where it is an entity, are linked.
+
+    `inference` is our tg:inference, which marks the value nodes of inferred dates."""
     same = {s: qid(str(o)) for s, o in links.subject_objects(OWL.sameAs)}
     statements, skipped = [], []
     for subject, predicate, node in view:
@@ -124,8 +130,7 @@ def our_statements(view: Graph, links: Graph) -> tuple[list[Statement], list[str
         raw = view.value(node, PS[prop])
         value_node = view.value(node, PSV[prop])
         if value_node is not None:
-            precision = view.value(value_node, WIKIBASE.timePrecision)
-            value: str | When = When(str(raw)[:10], int(precision) if precision else None)
+            value: str | When = _when(view, raw, value_node, inference)
         elif isinstance(raw, URIRef) and raw in same:
             value = same[raw]
         else:
@@ -136,8 +141,7 @@ def our_statements(view: Graph, links: Graph) -> tuple[list[Statement], list[str
             qnode = view.value(node, PQV[qualifier])
             qraw = view.value(node, PQ[qualifier])
             if qraw is not None:
-                precision = view.value(qnode, WIKIBASE.timePrecision) if qnode is not None else None
-                qualifiers[qualifier] = When(str(qraw)[:10], int(precision) if precision else None)
+                qualifiers[qualifier] = _when(view, qraw, qnode, inference)
         references = sorted(
             (str(view.value(ref, PR.P248)), view.value(ref, PR.P1683))
             for ref in view.objects(node, PROV.wasDerivedFrom)
@@ -156,6 +160,15 @@ def our_statements(view: Graph, links: Graph) -> tuple[list[Statement], list[str
         )
     statements.sort(key=lambda s: (s.item, s.prop, str(s.value), s.describe()))
     return statements, sorted(skipped)
+
+
+def _when(view: Graph, literal, value_node, inference: URIRef) -> When:
+    """Our date from a statement's simple value and its full value node."""
+    if value_node is None:
+        return When(str(literal)[:10])
+    precision = view.value(value_node, WIKIBASE.timePrecision)
+    inferred = view.value(value_node, inference) is not None
+    return When(str(literal)[:10], int(precision) if precision else None, inferred)
 
 
 def _values(items: list[str]) -> str:
@@ -369,7 +382,9 @@ def quickstatements(findings: list[Finding]) -> tuple[list[str], list[str]]:
 
     The reference is S854 (reference URL: our source document's IRI) and S1683 (quote, with
     its language): S248 (stated in) needs a Wikidata item, which our source documents do not
-    have. Returns the lines and the findings that could not be written, with the reason.
+    have. Dates we inferred (the sources do not state them) are never written: a statement whose
+    value is inferred is left out, an inferred qualifier is dropped from its line. Returns the
+    lines and what could not be written, with the reason.
     """
     lines, skipped = [], []
     for finding in findings:
@@ -379,13 +394,23 @@ def quickstatements(findings: list[Finding]) -> tuple[list[str], list[str]]:
         if ours.role is not None:
             skipped.append(f"{ours.describe()}: the role {ours.role} has no Wikidata item")
             continue
+        if isinstance(ours.value, When) and ours.value.inferred:
+            skipped.append(f"{ours.describe()}: the date is inferred, not stated by the sources")
+            continue
         if isinstance(ours.value, When):
             main = f"{ours.item}\t{ours.prop}\t{ours.value.quickstatements()}"
         else:
             main = f"{ours.item}\t{ours.prop}\t{ours.value}"
         qualifiers = ours.qualifiers if finding.kind == "wikidata-lacks" else finding.qualifiers
+        inferred = {name for name, when in qualifiers.items() if when.inferred}
+        if inferred:
+            names = ", ".join(sorted(inferred))
+            skipped.append(f"{ours.describe()}: inferred {names} left out")
+            if finding.kind == "wikidata-lacks-qualifier" and inferred == set(qualifiers):
+                continue
         for name, when in sorted(qualifiers.items()):
-            main += f"\t{name}\t{when.quickstatements()}"
+            if name not in inferred:
+                main += f"\t{name}\t{when.quickstatements()}"
         if not ours.references:
             skipped.append(f"{ours.describe()}: no reference")
             continue

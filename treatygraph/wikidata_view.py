@@ -51,13 +51,15 @@ class TimeValue:
 
     date: str
     precision: int
+    inference: Literal | None = None  # how the date was inferred, when the sources do not state it
 
     @property
     def literal(self) -> Literal:
         return Literal(f"{self.date}T00:00:00Z", datatype=XSD.dateTime)
 
     def __str__(self) -> str:
-        return f"{self.date}/{self.precision}"
+        inferred = f"/inferred:{self.inference}" if self.inference is not None else ""
+        return f"{self.date}/{self.precision}{inferred}"
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,7 @@ class ViewBuilder:
         if date is None:
             return None
         precision = PRECISION.get(str(unit).rsplit("#", 1)[-1], 11)
-        return TimeValue(str(date), precision)
+        return TimeValue(str(date), precision, self.facts.value(instant, self.tg.inference))
 
     def interval_bounds(self, interval) -> tuple[TimeValue | None, TimeValue | None]:
         begin = self.facts.value(interval, TIME.hasBeginning)
@@ -142,6 +144,8 @@ class ViewBuilder:
         g.add((node, WIKIBASE.timePrecision, Literal(value.precision, datatype=XSD.integer)))
         g.add((node, WIKIBASE.timeTimezone, Literal(0, datatype=XSD.integer)))
         g.add((node, WIKIBASE.timeCalendarModel, GREGORIAN))
+        if value.inference is not None:
+            g.add((node, self.tg.inference, value.inference))
         return node
 
     def reference(self, claim: Claim) -> URIRef:
