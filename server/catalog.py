@@ -292,6 +292,18 @@ class Catalog:
                 counts[cls] = counts.get(cls, 0) + 1
         return sorted(counts.items(), key=lambda item: (-item[1], self.label(item[0])))
 
+    @cached_property
+    def links_in(self) -> dict[str, int]:
+        """How many records link to each resource: the most linked are listed first on the home page."""
+        counts: dict[str, int] = {}
+        for quad in self.store.quads_for_pattern(None, None, None, None):
+            if quad.graph_name in self.aside or not isinstance(quad.object, ox.NamedNode):
+                continue
+            if quad.predicate == RDF_TYPE:
+                continue
+            counts[quad.object.value] = counts.get(quad.object.value, 0) + 1
+        return counts
+
     def exists(self, iri: str) -> bool:
         node = ox.NamedNode(iri)
         return next(iter(self.store.quads_for_pattern(node, None, None, None)), None) is not None

@@ -91,7 +91,7 @@ def entity_triples(catalog: Catalog, iri: str) -> list[ox.Triple]:
                 if _fragment_of(obj.value, iri):
                     seen.add(obj.value)
                     queue.append(obj)
-                elif quad.predicate != RDF_TYPE:
+                else:
                     linked.add(obj.value)
     for quad in store.quads_for_pattern(None, SAME_AS, node, None):
         triples[quad.triple] = None
@@ -364,6 +364,8 @@ class Describer:
             if predicate in hidden:
                 continue
             values = [self.value(o) for o in objects]
+            if all(v.kind == "link" for v in values):
+                values.sort(key=lambda v: v.text.casefold())
             if any(v.kind == "interval" for v in values):
                 interval_predicates.add(predicate)
             statement = Statement(

@@ -39,7 +39,7 @@ def home():
         iri = cat.tg + name
         members = sorted(
             (i for i, classes in cat.types.items() if iri in classes),
-            key=lambda i: cat.label(i).casefold(),
+            key=lambda i: (-cat.links_in.get(i, 0), cat.label(i).casefold()),
         )
         if members:
             starts.append((iri, members))
