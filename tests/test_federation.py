@@ -173,3 +173,81 @@ def test_oxigraph_federates_into_our_endpoint(live_server, wikidata_mirror):
         "label": "Collective Security Treaty Organization",
         "wikidataLabel": "Collective Security Treaty Organization",
     } in rows
+
+
+BOUND = f"""
+SELECT ?ours ?name ?item WHERE {{
+  ?ours rdfs:label ?name ; a ?kind .
+  FILTER(?ours IN (<{ARMENIA}>, <{CSTO}>))
+  SERVICE <{WIKIDATA}> {{ ?item rdfs:label ?name }}
+}} ORDER BY ?ours ?item"""
+# The same question, shaped so the SERVICE call cannot be bounded (a nested group).
+UNBOUND = BOUND.replace(
+    "?ours rdfs:label ?name ; a ?kind .", "{ ?ours rdfs:label ?name ; a ?kind }"
+)
+
+
+def test_a_bound_join_gives_the_same_answer_as_an_unbound_one(federating):
+    bound = _rows(requests.get(federating, params={"query": BOUND}, timeout=30))
+    unbound = _rows(requests.get(federating, params={"query": UNBOUND}, timeout=30))
+    assert bound == unbound
+    assert {
+        "ours": ARMENIA,
+        "name": "Armenia",
+        "item": "http://www.wikidata.org/entity/Q399",
+    } in bound
+
+
+class _RecordingEndpoint:
+    """A SPARQL endpoint on loopback that records the queries it gets and answers no solutions."""
+
+    def __init__(self):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import parse_qs
+
+        queries = self.queries = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+                queries.append(parse_qs(body)["query"][0])
+                answer = b'{"head":{"vars":["item"]},"results":{"bindings":[]}}'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/sparql-results+json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/sparql"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.thread.join(5)
+
+
+def test_the_service_call_carries_the_local_bindings_when_it_can(config, built):
+    remote = _RecordingEndpoint()
+    try:
+        with endpoint_server(config, service_mirrors={WIKIDATA: remote.url}) as server:
+            url = f"{server.url}/sparql"
+            assert requests.get(url, params={"query": BOUND}, timeout=30).status_code == 200
+            assert requests.get(url, params={"query": UNBOUND}, timeout=30).status_code == 200
+            nothing = (
+                "SELECT * WHERE { <https://example.org/none> rdfs:label ?name "
+                f"SERVICE <{WIKIDATA}> {{ ?item rdfs:label ?name }} }}"
+            )
+            assert _rows(requests.get(url, params={"query": nothing}, timeout=30)) == []
+        bound, unbound = remote.queries  # and no call at all when nothing here can join
+        assert "VALUES (?name) {" in bound
+        assert '"Armenia"@en' in bound and '"Collective Security Treaty Organization"@en' in bound
+        assert "VALUES" not in unbound
+        assert "?item rdfs:label ?name" in bound and "?item rdfs:label ?name" in unbound
+    finally:
+        remote.close()

@@ -105,6 +105,35 @@ def test_services_refused(text):
         read_query(text, allowlist=ALLOW)
 
 
+@pytest.mark.parametrize(
+    ("where", "pattern_vars"),
+    [
+        ("?o owl:sameAs ?w . FILTER(?o != <urn:x>) SERVICE <{W}> { ?w ?p ?v }", {"o", "w"}),
+        ("SERVICE <{W}> { ?w ?p ?v } ?o owl:sameAs ?w FILTER regex(?o, 'x')", {"o", "w"}),
+        ("?o owl:sameAs ?w OPTIONAL { ?o ?a ?b } SERVICE <{W}> { ?w ?p ?v }", None),
+        ("{ ?o owl:sameAs ?w } SERVICE <{W}> { ?w ?p ?v }", None),
+        ("?o owl:sameAs ?w FILTER NOT EXISTS { ?o ?a ?b } SERVICE <{W}> { ?w ?p ?v }", None),
+        ("?o owl:sameAs ?w BIND(1 AS ?x) SERVICE <{W}> { ?w ?p ?v }", None),
+        ("?o owl:sameAs ?w OPTIONAL { SERVICE <{W}> { ?w ?p ?v } }", None),
+    ],
+)
+def test_which_service_calls_can_be_bound_by_local_patterns(where, pattern_vars):
+    query = read_query("SELECT * WHERE { " + where.replace("{W}", WIKIDATA) + " }", allowlist=ALLOW)
+    if pattern_vars is None:
+        assert query.local_pattern is None
+    else:
+        assert query.local_variables == pattern_vars
+        assert "SERVICE" not in query.local_pattern and "FILTER" not in query.local_pattern
+        assert "owl:sameAs" in query.local_pattern
+
+
+def test_at_most_a_few_service_calls():
+    clause = f"SERVICE <{WIKIDATA}> {{ ?s ?p ?o }} "
+    read_query("SELECT * WHERE { " + clause * 8 + "}", allowlist=ALLOW)
+    with pytest.raises(QueryRefused, match="at most 8"):
+        read_query("SELECT * WHERE { " + clause * 9 + "}", allowlist=ALLOW)
+
+
 def test_keywords_in_strings_and_comments_are_not_keywords():
     query = read_query(
         'SELECT * WHERE { ?s ?p "SERVICE <http://x/> {}" # SERVICE <http://y/> {}\n'

@@ -28,6 +28,7 @@ UPDATE_VERBS = (
 
 # Deeper nesting than this overflows the parser's stack (in the worker; it is refused before).
 MAX_NESTING = 300
+MAX_SERVICES = 8  # each one is a call to a remote endpoint
 
 _ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 
@@ -92,6 +93,8 @@ class ServiceCall:
     start: int
     end: int
     body: str
+    variables: frozenset[str] = frozenset()
+    top_level: bool = False  # directly in the WHERE group, joined with the rest of it
 
 
 @dataclass
@@ -104,6 +107,10 @@ class QueryText:
     base: str | None = None
     has_dataset_clause: bool = False
     services: list[ServiceCall] = field(default_factory=list)
+    # The WHERE group without its SERVICE clauses and FILTERs, when it is only triple patterns
+    # besides them (so its solutions bound what SERVICE answers can join), and its variables.
+    local_pattern: str | None = None
+    local_variables: frozenset[str] = frozenset()
 
     @property
     def prologue(self) -> str:
@@ -156,13 +163,17 @@ def read_query(
             f"{form} is SPARQL Update; this endpoint is read-only and answers queries only"
         )
     names = {**(predeclared or {}), **prefixes}
+    services = _services(text, tokens, names, base, allowlist)
+    local_pattern, local_variables = _local_pattern(text, tokens, services)
     return QueryText(
         text=text,
         form=form if form in QUERY_FORMS else None,
         prefixes=prefixes,
         base=base,
         has_dataset_clause=any(t.keyword == "FROM" for t in tokens),
-        services=_services(text, tokens, names, base, allowlist),
+        services=services,
+        local_pattern=local_pattern,
+        local_variables=local_variables,
     )
 
 
@@ -215,11 +226,14 @@ def _services(
     allowlist: tuple[str, ...],
 ) -> list[ServiceCall]:
     calls: list[ServiceCall] = []
+    depths = _group_depths(tokens)
     for i, token in enumerate(tokens):
         if token.keyword != "SERVICE":
             continue
         if calls and token.start < calls[-1].end:
             raise QueryRefused("a SERVICE inside another SERVICE is not supported")
+        if len(calls) == MAX_SERVICES:
+            raise QueryRefused(f"at most {MAX_SERVICES} SERVICE clauses may be used in a query")
         j = i + 1
         silent = j < len(tokens) and tokens[j].keyword == "SILENT"
         j += silent
@@ -241,9 +255,94 @@ def _services(
                 start=token.start,
                 end=tokens[close].end,
                 body=text[tokens[j + 1].end : tokens[close].start],
+                variables=frozenset(_name(t) for t in tokens[j + 2 : close] if t.kind == "var"),
+                top_level=depths[i] == 1,
             )
         )
     return calls
+
+
+def _name(token: Token) -> str:
+    return token.text[1:]
+
+
+def _group_depths(tokens: list[Token]) -> list[int]:
+    """For each token, how many `{` groups enclose it."""
+    depths = []
+    depth = 0
+    for token in tokens:
+        if token.text == "}":
+            depth -= 1
+        depths.append(depth)
+        if token.text == "{":
+            depth += 1
+    return depths
+
+
+# What may stand next to SERVICE in the WHERE group for its solutions to bound the SERVICE call.
+_NOT_A_PLAIN_JOIN = frozenset(
+    ("OPTIONAL", "MINUS", "UNION", "BIND", "VALUES", "GRAPH", "SELECT", "EXISTS", "NOT")
+)
+
+
+def _local_pattern(
+    text: str, tokens: list[Token], calls: list[ServiceCall]
+) -> tuple[str | None, frozenset[str]]:
+    """The WHERE group's triple patterns, if everything else in it is SERVICE or FILTER."""
+    top = [c for c in calls if c.top_level]
+    if not top:
+        return None, frozenset()
+    depths = _group_depths(tokens)
+    first = next(i for i, t in enumerate(tokens) if t.start == top[0].start)
+    open_index = max(i for i in range(first) if tokens[i].text == "{" and depths[i] == 0)
+    close_index = _matching_brace(tokens, open_index)
+    spans = [(c.start, c.end) for c in top]
+    names: set[str] = set()
+    i = open_index + 1
+    while i < close_index:
+        token = tokens[i]
+        if any(start <= token.start < end for start, end in spans):
+            i += 1
+            continue
+        if token.keyword == "FILTER":
+            end = _constraint_end(tokens, i + 1)
+            if end is None:
+                return None, frozenset()
+            spans.append((token.start, tokens[end].end))
+            i = end + 1
+            continue
+        if token.text in ("{", "}") or token.keyword in _NOT_A_PLAIN_JOIN:
+            return None, frozenset()
+        if token.kind == "var":
+            names.add(_name(token))
+        i += 1
+    pattern = text[tokens[open_index].end : tokens[close_index].start]
+    start = tokens[open_index].end
+    for span_start, span_end in sorted(spans, reverse=True):
+        a, b = span_start - start, span_end - start
+        pattern = pattern[:a] + " " + pattern[b:]
+    return pattern, frozenset(names)
+
+
+def _constraint_end(tokens: list[Token], index: int) -> int | None:
+    """Index of the last token of a FILTER's constraint: `( … )` or `name( … )`."""
+    if index < len(tokens) and tokens[index].kind in ("word", "pname", "iri"):
+        if tokens[index].keyword in ("EXISTS", "NOT"):
+            return None
+        index += 1
+    if index >= len(tokens) or tokens[index].text != "(":
+        return None
+    depth = 0
+    for k in range(index, len(tokens)):
+        if tokens[k].text == "(":
+            depth += 1
+        elif tokens[k].text == ")":
+            depth -= 1
+            if depth == 0:
+                return k
+        elif tokens[k].text in ("{", "}"):
+            return None
+    return None
 
 
 def _service_iri(token: Token, prefixes: dict[str, str], base: str | None) -> str:

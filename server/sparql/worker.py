@@ -120,7 +120,12 @@ def answer(job: Job, conn, stores: dict[str, ox.Store]) -> None:
             # Check the rest of the query before asking anyone else anything.
             _check_syntax(blank_out(text, job.query.services), job.prefixes, options)
             text = resolve_services(
-                job.query, job.prefixes, job.mirrors, job.federation_timeout, deadline
+                job.query,
+                job.prefixes,
+                job.mirrors,
+                job.federation_timeout,
+                deadline,
+                run_local=lambda sparql: store.query(sparql, prefixes=job.prefixes, **options),
             )
         results = store.query(text, prefixes=job.prefixes, **options)
     except SyntaxError as err:
