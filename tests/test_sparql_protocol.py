@@ -355,6 +355,15 @@ def test_service_description_for_rdf_clients(url, media_type):
     assert all(int(graph.value(graph.value(n, SD.graph), VOID.triples)) > 0 for n in named)
 
 
+def test_format_parameter_chooses_between_description_and_editor(url):
+    browser = {"Accept": "text/html"}
+    described = requests.get(url, params={"format": "nt"}, headers=browser, timeout=10)
+    assert described.headers["Content-Type"].startswith("application/n-triples")
+    assert len(_graph(described)) > 0
+    editor = requests.get(url, params={"format": "html"}, headers={"Accept": "*/*"}, timeout=10)
+    assert editor.headers["Content-Type"].startswith("text/html")
+
+
 def test_curl_gets_the_service_description_as_turtle(url):
     response = requests.get(url, headers={"Accept": "*/*"}, timeout=10)
     assert response.headers["Content-Type"].startswith("text/turtle")

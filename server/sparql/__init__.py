@@ -328,17 +328,18 @@ class ResultAborted(Exception):
 def _landing() -> Response:
     """The service description for RDF clients, the query editor for browsers."""
     graph_formats = formats.offered(formats.GRAPH)
-    candidates = [f.media_type for f in graph_formats] + ["text/html", "application/xhtml+xml"]
-    best = request.accept_mimetypes.best_match(candidates, default="text/turtle")
-    if best in ("text/html", "application/xhtml+xml"):
-        return _editor()
-    fmt = next(f for f in graph_formats if f.media_type == best)
     forced = request.args.get("format")
-    if forced:
+    if forced and forced.lower() not in ("html", "text/html"):
         try:
             fmt = formats.choose(request, formats.GRAPH, forced)
         except (formats.UnknownFormat, formats.NotAcceptable) as err:
             raise SparqlError(406, str(err)) from None
+    else:
+        candidates = [f.media_type for f in graph_formats] + ["text/html", "application/xhtml+xml"]
+        best = request.accept_mimetypes.best_match(candidates, default="text/turtle")
+        if forced or best in ("text/html", "application/xhtml+xml"):
+            return _editor()
+        fmt = next(f for f in graph_formats if f.media_type == best)
     build = current_build()
     endpoint_iri = url_for("sparql.endpoint", _external=True)
     description = service_description(endpoint_iri, _sizes(build))
