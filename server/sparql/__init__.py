@@ -7,6 +7,7 @@ streams the worker's answer to the client.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import Counter
@@ -214,8 +215,8 @@ def _run(protocol: ProtocolRequest) -> Response:
     return _dispatch(job, fmt, config.query_timeout)
 
 
-def _dispatch(job: Job, fmt: formats.Format, timeout: float) -> Response:
-    client = request.remote_addr or "unknown"
+def _dispatch(job: Job, fmt: formats.Format, timeout: float, client: str | None = None) -> Response:
+    client = client or request.remote_addr or "unknown"
     clients = _clients()
     if not clients.take(client):
         raise SparqlError(
@@ -350,11 +351,31 @@ def _landing() -> Response:
 
 
 def _sizes(build) -> tuple[int, dict[str, int]]:
+    """Graph sizes of the release, counted once by a query worker (it may take a while)."""
     cached = current_app.extensions.get(SIZES)
     if cached is None or cached[0] != build.release:
-        cached = (build.release, graph_sizes(build.store))
+        cached = (build.release, graph_sizes(lambda sparql: _select(build, sparql)))
         current_app.extensions[SIZES] = cached
     return cached[1]
+
+
+def _select(build, sparql: str) -> list[dict]:
+    """The JSON bindings of one of our own SELECT queries, run like a client's."""
+    config = current_app.config["TREATYGRAPH"]
+    job = Job(
+        release=str(build.release),
+        query=read_query(sparql),
+        format_key="srj",
+        prefixes=build.ns.prefixes(),
+        default_graphs=None,
+        named_graphs=None,
+        max_rows=config.max_result_rows,
+        mirrors={},
+        federation_timeout=config.federation_timeout,
+        budget=config.query_timeout,
+    )
+    response = _dispatch(job, formats.BY_KEY["srj"], config.query_timeout, client="(internal)")
+    return json.loads(b"".join(response.response))["results"]["bindings"]
 
 
 CSP = (

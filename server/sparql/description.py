@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,18 +25,17 @@ RDFLIB_FORMATS = {
 ENTAILMENT_SIMPLE = URIRef("http://www.w3.org/ns/entailment/Simple")
 
 
-def graph_sizes(store) -> tuple[int, dict[str, int]]:
-    """Triples in the union default graph, and in each named graph."""
-    union = store.query(
-        "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", use_default_graph_as_union=True
-    )
-    total = int(next(iter(union))["n"].value)
-    named = {
-        row["g"].value: int(row["n"].value)
-        for row in store.query(
-            "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g"
-        )
-    }
+UNION_SIZE = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+GRAPH_SIZES = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g"
+
+
+def graph_sizes(select: Callable[[str], list[dict]]) -> tuple[int, dict[str, int]]:
+    """Triples in the union default graph, and in each named graph.
+
+    `select` runs a SELECT query and gives its SPARQL JSON bindings.
+    """
+    total = int(select(UNION_SIZE)[0]["n"]["value"])
+    named = {row["g"]["value"]: int(row["n"]["value"]) for row in select(GRAPH_SIZES)}
     return total, named
 
 
