@@ -36,6 +36,9 @@ QUERY_TYPE = "application/sparql-query"
 FORM_TYPE = "application/x-www-form-urlencoded"
 
 
+_setup_lock = threading.Lock()  # guards the first creation of the per-app pool and counters
+
+
 class SparqlError(Exception):
     """An error answered as plain text with a status; never a stack trace."""
 
@@ -56,9 +59,6 @@ def pool() -> QueryPool:
                 extensions[POOL] = QueryPool(config.query_workers)
                 extensions[POOL].warm()
     return extensions[POOL]
-
-
-_setup_lock = threading.Lock()
 
 
 def shutdown(app) -> None:
