@@ -70,8 +70,17 @@ def load_example(path: Path, ns: ProjectNamespaces) -> Graph:
     return Graph().parse(data=ns.rebase(path.read_text(encoding="utf-8")), format="turtle")
 
 
-def run(path: Path, ns, shapes, ontology) -> ValidationReport:
-    return validate_graph(load_example(path, ns), shapes, ontology)
+@pytest.fixture(scope="module")
+def run(ns, shapes, ontology):
+    """pyshacl's report on an example file, computed once per file for this module's tests."""
+    reports: dict[Path, ValidationReport] = {}
+
+    def report(path: Path) -> ValidationReport:
+        if path not in reports:
+            reports[path] = validate_graph(load_example(path, ns), shapes, ontology)
+        return reports[path]
+
+    return report
 
 
 def matches(violation, shape: URIRef, result_path: URIRef | None, shapes: Graph) -> bool:
@@ -83,18 +92,18 @@ def matches(violation, shape: URIRef, result_path: URIRef | None, shapes: Graph)
 
 
 @pytest.mark.parametrize("path", VALID, ids=[p.stem for p in VALID])
-def test_valid_example_conforms(path, ns, shapes, ontology):
-    report = run(path, ns, shapes, ontology)
+def test_valid_example_conforms(path, run):
+    report = run(path)
     assert report.conforms and not report.violations, report.text()
 
 
 @pytest.mark.parametrize("path", INVALID, ids=[p.stem for p in INVALID])
-def test_invalid_example_fails_with_the_expected_shape(path, ns, shapes, ontology):
+def test_invalid_example_fails_with_the_expected_shape(path, ns, shapes, run):
     expected = expectations(path, ns)
     assert expected, f"{path.name} has no `# expect: <shape> [<path>]` line"
     for shape, _ in expected:
         assert (shape, RDF.type, SH.NodeShape) in shapes, f"{path.name}: no shape {shape}"
-    report = run(path, ns, shapes, ontology)
+    report = run(path)
     assert not report.conforms
     for shape, result_path in expected:
         assert any(matches(v, shape, result_path, shapes) for v in report.violations), (
@@ -126,10 +135,9 @@ def _keys(report: ValidationReport) -> set[tuple]:
 
 
 @pytest.mark.parametrize("path", VALID + INVALID, ids=[p.stem for p in VALID + INVALID])
-def test_the_sparql_validator_agrees_on_every_example(path, ns, shapes, ontology):
-    data = load_example(path, ns)
-    by_pyshacl = validate_graph(data, shapes, ontology)
-    by_sparql = validate_store(_store(data, ontology), shapes)
+def test_the_sparql_validator_agrees_on_every_example(path, ns, shapes, ontology, run):
+    by_pyshacl = run(path)
+    by_sparql = validate_store(_store(load_example(path, ns), ontology), shapes)
     assert _keys(by_sparql) == _keys(by_pyshacl)
 
 
