@@ -138,80 +138,92 @@ class Catalog:
         self.view_graph = ox.NamedNode(build.ns.graph(GRAPH_WIKIDATA_VIEW))
         # Graphs that are not records: the vocabulary, and the same facts restated for Wikidata users.
         self.aside = (self.ontology_graph, self.view_graph)
+        self._labels: dict[str, str | None] = {}
+        self._types: dict[str, tuple[str, ...]] = {}
+        self._uses: dict[str, int] = {}
+        self._most_linked: dict[tuple[str, int], list[str]] = {}
+
+    def warm(self) -> None:
+        """Compute the whole-build lookups ahead of the first visitor."""
+        self.search_index  # noqa: B018
+        self.class_counts  # noqa: B018
 
     def query(self, sparql: str):
         return self.store.query(
             sparql, use_default_graph_as_union=True, prefixes=self.build.ns.prefixes()
         )
 
-    # -- labels ---------------------------------------------------------------------------------
-    @cached_property
-    def labels(self) -> dict[str, str]:
-        """rdfs:label of every resource (English, or else any language), then our standard names."""
-        found: dict[str, tuple[int, str]] = {}
-        for quad in self.store.quads_for_pattern(None, LABEL, None, None):
-            subject, label = quad.subject, quad.object
-            if not isinstance(subject, ox.NamedNode) or not isinstance(label, ox.Literal):
+    # -- labels and classes, looked up one IRI at a time and remembered -------------------------
+    def _first_literal(self, iri: str, predicate: ox.NamedNode) -> str | None:
+        """The English (or else any) literal value of a property, outside the Wikidata view."""
+        best = None
+        for quad in self.store.quads_for_pattern(ox.NamedNode(iri), predicate, None, None):
+            if quad.graph_name == self.view_graph or not isinstance(quad.object, ox.Literal):
                 continue
-            rank = 0 if label.language in ("en", None) else 1
-            known = found.get(subject.value)
-            if known is None or rank < known[0]:
-                found[subject.value] = (rank, label.value)
-        labels = dict(STANDARD_LABELS)
-        labels.update({iri: text for iri, (_, text) in found.items()})
-        return labels
+            if quad.object.language in ("en", None):
+                return quad.object.value
+            best = best or quad.object.value
+        return best
 
-    @cached_property
-    def types(self) -> dict[str, tuple[str, ...]]:
-        """The classes of every named resource outside the ontology graph."""
-        found: dict[str, list[str]] = {}
-        for quad in self.store.quads_for_pattern(None, RDF_TYPE, None, None):
-            if quad.graph_name in self.aside or not isinstance(quad.subject, ox.NamedNode):
-                continue
-            found.setdefault(quad.subject.value, []).append(quad.object.value)
-        return {iri: tuple(sorted(set(classes))) for iri, classes in found.items()}
+    def rdfs_label(self, iri: str) -> str | None:
+        """The rdfs:label of an IRI, or a name from the standard vocabularies, or None."""
+        if iri not in self._labels:
+            try:
+                found = self._first_literal(iri, LABEL)
+            except ValueError:
+                found = None
+            self._labels[iri] = found or STANDARD_LABELS.get(iri)
+        return self._labels[iri]
 
-    @cached_property
-    def membership_labels(self) -> dict[str, str]:
-        """Readable names for memberships, which carry no label: `Armenia: member of CSTO`."""
-        rows = self.query(
-            """SELECT ?m ?member ?org ?role WHERE {
-                 ?m a org:Membership ; org:member ?member .
-                 OPTIONAL { ?m org:organization ?o1 } OPTIONAL { ?m tg:treaty ?o2 }
-                 BIND(COALESCE(?o1, ?o2) AS ?org)
-                 OPTIONAL { ?m org:role ?role } }"""
-        )
-        names = {}
-        for row in rows:
-            member = self.short(row["member"].value)
-            org = self.short(row["org"].value) if row["org"] else "?"
-            role = self.label(row["role"].value) if row["role"] else "member"
-            names[row["m"].value] = f"{member}: {role} of {org}"
-        return names
+    def types_of(self, iri: str) -> tuple[str, ...]:
+        """The classes of a record (the ontology's own statements and the Wikidata view left out)."""
+        if iri not in self._types:
+            try:
+                quads = self.store.quads_for_pattern(ox.NamedNode(iri), RDF_TYPE, None, None)
+                found = {q.object.value for q in quads if q.graph_name not in self.aside}
+            except ValueError:
+                found = set()
+            self._types[iri] = tuple(sorted(found))
+        return self._types[iri]
 
-    @cached_property
-    def short_names(self) -> dict[str, str]:
-        short = ox.NamedNode(self.tg + "shortName")
-        return {
-            q.subject.value: q.object.value
-            for q in self.store.quads_for_pattern(None, short, None, None)
-            if isinstance(q.subject, ox.NamedNode)
-        }
+    def _value(self, iri: str, predicate: str) -> str | None:
+        for quad in self.store.quads_for_pattern(
+            ox.NamedNode(iri), ox.NamedNode(predicate), None, None
+        ):
+            return quad.object.value
+        return None
+
+    def _membership_label(self, iri: str) -> str | None:
+        """Memberships carry no label: `Armenia: member of CSTO`."""
+        member = self._value(iri, str(ORG) + "member")
+        if member is None:
+            return None
+        group = self._value(iri, str(ORG) + "organization") or self._value(iri, self.tg + "treaty")
+        role = self._value(iri, str(ORG) + "role")
+        role_name = self.label(role) if role else "member"
+        return f"{self.short(member)}: {role_name} of {self.short(group) if group else '?'}"
 
     def label(self, iri: str) -> str:
         """The readable name of any IRI: its label, a composed name, or its humanized local name."""
-        found = self.labels.get(iri)
+        found = self.rdfs_label(iri)
         if found:
             return found
-        if iri in self.membership_labels:
-            return self.membership_labels[iri]
+        if str(ORG) + "Membership" in self.types_of(iri):
+            composed = self._membership_label(iri)
+            if composed:
+                self._labels[iri] = composed
+                return composed
         if iri.startswith(str(WD)):
             return iri[len(str(WD)) :]
         return humanize(iri)
 
     def short(self, iri: str) -> str:
         """A short name where there is one (CSTO), for tight spaces such as the timeline."""
-        return self.short_names.get(iri) or self.label(iri)
+        try:
+            short = self._first_literal(iri, ox.NamedNode(self.tg + "shortName"))
+        except ValueError:
+            short = None
+        return short or self.label(iri)
 
     def inverse_label(self, predicate: str) -> str:
         term = self.terms.get(predicate)
@@ -269,40 +281,45 @@ class Catalog:
             key=lambda t: t.label.casefold(),
         )
 
-    @cached_property
-    def uses(self) -> dict[str, int]:
-        """How many times each term is used in the data (as predicate, class or value)."""
-        counts: dict[str, int] = {}
-        for quad in self.store.quads_for_pattern(None, None, None, None):
-            if quad.graph_name in self.aside:
-                continue
-            predicate = quad.predicate.value
-            counts[predicate] = counts.get(predicate, 0) + 1
-            if isinstance(quad.object, ox.NamedNode) and quad.object.value.startswith(self.tg):
-                counts[quad.object.value] = counts.get(quad.object.value, 0) + 1
-        return counts
+    def _not_aside(self) -> str:
+        return f"FILTER(?g NOT IN (<{self.ontology_graph.value}>, <{self.view_graph.value}>))"
 
-    # -- the dataset ----------------------------------------------------------------------------
+    def uses(self, term: str) -> int:
+        """How many statements use a term, as their property or as their value (class, role…)."""
+        if term not in self._uses:
+            rows = self.query(
+                f"SELECT (COUNT(*) AS ?n) WHERE {{ "
+                f"{{ GRAPH ?g {{ ?s <{term}> ?o }} }} UNION {{ GRAPH ?g {{ ?s ?p <{term}> }} }} "
+                f"{self._not_aside()} }}"
+            )
+            self._uses[term] = int(next(iter(rows))["n"].value)
+        return self._uses[term]
+
     @cached_property
     def class_counts(self) -> list[tuple[str, int]]:
         """How many resources of each class, largest first (claims, instants and sources included)."""
-        counts: dict[str, int] = {}
-        for classes in self.types.values():
-            for cls in classes:
-                counts[cls] = counts.get(cls, 0) + 1
-        return sorted(counts.items(), key=lambda item: (-item[1], self.label(item[0])))
+        rows = self.query(
+            f"SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE {{ GRAPH ?g {{ ?s a ?c }} "
+            f"{self._not_aside()} }} GROUP BY ?c"
+        )
+        counts = [(row["c"].value, int(row["n"].value)) for row in rows]
+        return sorted(counts, key=lambda item: (-item[1], self.label(item[0])))
 
-    @cached_property
-    def links_in(self) -> dict[str, int]:
-        """How many records link to each resource: the most linked are listed first on the home page."""
-        counts: dict[str, int] = {}
-        for quad in self.store.quads_for_pattern(None, None, None, None):
-            if quad.graph_name in self.aside or not isinstance(quad.object, ox.NamedNode):
-                continue
-            if quad.predicate == RDF_TYPE:
-                continue
-            counts[quad.object.value] = counts.get(quad.object.value, 0) + 1
-        return counts
+    def most_linked(self, cls: str, limit: int) -> list[str]:
+        """Instances of a class, the most linked-to first, then by name."""
+        if (cls, limit) in self._most_linked:
+            return self._most_linked[cls, limit]
+        rows = self.query(
+            f"SELECT ?x (COUNT(?s) AS ?n) WHERE {{ GRAPH ?g {{ ?x a <{cls}> }} "
+            f"{self._not_aside()} OPTIONAL {{ ?s ?p ?x FILTER(?p != rdf:type) }} }} "
+            f"GROUP BY ?x ORDER BY DESC(?n) LIMIT {limit * 4}"
+        )
+        ranked = [
+            (-int(row["n"].value), self.label(row["x"].value).casefold(), row["x"].value)
+            for row in rows
+        ]
+        self._most_linked[cls, limit] = [iri for _, _, iri in sorted(ranked)[:limit]]
+        return self._most_linked[cls, limit]
 
     def exists(self, iri: str) -> bool:
         node = ox.NamedNode(iri)
@@ -344,7 +361,7 @@ class Catalog:
                 score = 3
             known = best.get(iri)
             if known is None or score < known.score:
-                best[iri] = SearchHit(iri, self.label(iri), name, self.types.get(iri, ()), score)
+                best[iri] = SearchHit(iri, self.label(iri), name, self.types_of(iri), score)
         return sorted(best.values(), key=lambda h: (h.score, len(h.label), h.label))[:limit]
 
     def similar(self, text: str, limit: int = 10) -> list[SearchHit]:
@@ -360,7 +377,7 @@ class Catalog:
                 for iri in names[close]:
                     if iri not in hits:
                         name = self.label(iri)
-                        hits[iri] = SearchHit(iri, name, name, self.types.get(iri, ()), 4)
+                        hits[iri] = SearchHit(iri, name, name, self.types_of(iri), 4)
         return list(hits.values())[:limit]
 
 
@@ -378,6 +395,7 @@ class Catalogs:
         with self._lock:
             if self._current is None or self._current.build is not build:
                 self._current = Catalog(build)
+                threading.Thread(target=self._current.warm, daemon=True).start()
             return self._current
 
 

@@ -286,7 +286,7 @@ class Describer:
         if is_wikidata(iri):
             qid = iri.rsplit("/", 1)[-1]
             return Value("external", text=f"Wikidata {qid}", href=iri, iri=iri)
-        label = self.catalog.labels.get(iri)
+        label = self.catalog.rdfs_label(iri)
         return Value("external", text=label or iri, href=iri, iri=iri)
 
     def node(self, iri: str) -> Value:

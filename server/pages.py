@@ -11,6 +11,7 @@ from .sparql.description import read_examples
 blueprint = Blueprint("pages", __name__)
 
 TIME = "http://www.w3.org/2006/time#"
+SHOWN = 12
 START_CLASSES = ("InternationalOrganization", "Treaty", "Charter", "Body", "Summit", "Session")
 
 
@@ -34,15 +35,12 @@ def home():
     build = current_build()
     cat = catalog()
     counts = [(cls, n) for cls, n in cat.class_counts if not cls.startswith(TIME)]
+    totals = dict(counts)
     starts = []
     for name in START_CLASSES:
         iri = cat.tg + name
-        members = sorted(
-            (i for i, classes in cat.types.items() if iri in classes),
-            key=lambda i: (-cat.links_in.get(i, 0), cat.label(i).casefold()),
-        )
-        if members:
-            starts.append((iri, members))
+        if totals.get(iri):
+            starts.append((iri, cat.most_linked(iri, SHOWN), totals[iri]))
     examples = read_examples(current_app.config["TREATYGRAPH"].queries_dir)
     return render_template(
         "home.html", info=build.info, cat=cat, counts=counts, starts=starts, examples=examples

@@ -133,12 +133,15 @@ def membership_timeline(catalog: Catalog, iri: str, until: dt.date) -> Timeline 
     if not rows:
         return None
     whole = Row(iri, "the organization as a whole", None)
+    # The date patterns sit inside each branch: joined after the UNION, Oxigraph scans every dated thing.
     events = catalog.query(
         f"""SELECT DISTINCT ?ev ?date ?p ?member WHERE {{
-              ?ev time:hasTime ?t . ?t time:inXSDDate ?date . OPTIONAL {{ ?t tg:datePrecision ?p }}
-              {{ ?ev tg:affectsMembership ?m . ?m org:member ?member .
-                 {{ ?m org:organization <{iri}> }} UNION {{ ?m tg:treaty <{iri}> }} }}
-              UNION {{ ?ev tg:concerns <{iri}> OPTIONAL {{ ?ev tg:agent ?member }} }}
+              {{ {{ ?m org:organization <{iri}> }} UNION {{ ?m tg:treaty <{iri}> }}
+                 ?ev tg:affectsMembership ?m . ?m org:member ?member .
+                 ?ev time:hasTime ?t . ?t time:inXSDDate ?date . OPTIONAL {{ ?t tg:datePrecision ?p }} }}
+              UNION
+              {{ ?ev tg:concerns <{iri}> . ?ev time:hasTime ?t . ?t time:inXSDDate ?date .
+                 OPTIONAL {{ ?t tg:datePrecision ?p }} OPTIONAL {{ ?ev tg:agent ?member }} }}
             }}"""
     )
     placed: set[tuple[str, str]] = set()
@@ -153,7 +156,7 @@ def membership_timeline(catalog: Catalog, iri: str, until: dt.date) -> Timeline 
         if key in placed:
             continue
         placed.add(key)
-        event_types = catalog.types.get(r["ev"].value, ())
+        event_types = catalog.types_of(r["ev"].value)
         kind = next((catalog.label(t) for t in event_types), "event")
         target.events.append(
             EventMark(
