@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import time
+from io import BytesIO
 
 import pytest
+import rdflib
 import requests
+from rdflib.query import Result
 from sparql_support import ARMENIA, CSTO, WIKIDATA, HangingSocket, SilentSocket, endpoint_server
 
 from treatygraph.config import WIKIDATA_SPARQL
@@ -66,8 +69,6 @@ def test_service_with_prefixes_from_the_query_and_predeclared(federating):
 
 
 def test_service_in_construct(federating):
-    import rdflib
-
     query = f"""
     CONSTRUCT {{ <{CSTO}> owl:sameAs ?item }} WHERE {{
       <{CSTO}> rdfs:label ?name .
@@ -251,3 +252,20 @@ def test_the_service_call_carries_the_local_bindings_when_it_can(config, built):
         assert "?item rdfs:label ?name" in bound and "?item rdfs:label ?name" in unbound
     finally:
         remote.close()
+
+
+def test_every_example_query_runs_through_the_endpoint(federating, config):
+    """The editor offers queries/*.rq; each one runs (federated ones against the mirror)."""
+    examples = sorted(config.queries_dir.glob("*.rq"))
+    for path in examples:
+        response = requests.post(
+            federating,
+            data={"query": path.read_text(encoding="utf-8")},
+            headers={"Accept": "application/sparql-results+xml, text/turtle;q=0.9"},
+            timeout=60,
+        )
+        assert response.status_code == 200, f"{path.name}: {response.text}"
+        if response.headers["Content-Type"].startswith("text/turtle"):
+            rdflib.Graph().parse(data=response.text, format="turtle")
+        else:
+            Result.parse(BytesIO(response.content), format="xml")
