@@ -147,6 +147,11 @@ def test_accept_q_values_and_wildcards(url, accept, expected):
     assert response.headers["Content-Type"].split(";")[0] == expected
 
 
+def test_responses_vary_on_accept(url):
+    for params in ({"query": LABELS}, {}):
+        assert "Accept" in requests.get(url, params=params, timeout=10).headers["Vary"]
+
+
 def test_no_accept_header_gets_the_default(url):
     session = requests.Session()
     session.headers.pop("Accept", None)

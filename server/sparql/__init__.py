@@ -345,9 +345,7 @@ def _landing() -> Response:
     endpoint_iri = url_for("sparql.endpoint", _external=True)
     description = service_description(endpoint_iri, _sizes(build))
     body = description.serialize(format=RDFLIB_FORMATS[fmt.key], encoding="utf-8")
-    response = Response(body, content_type=fmt.content_type)
-    response.vary.add("Accept")
-    return response
+    return Response(body, content_type=fmt.content_type)
 
 
 def _sizes(build) -> tuple[int, dict[str, int]]:
@@ -396,7 +394,6 @@ def _editor() -> Response:
     )
     response = Response(html, content_type="text/html; charset=utf-8")
     response.headers["Content-Security-Policy"] = CSP
-    response.vary.add("Accept")
     return response
 
 
@@ -405,6 +402,7 @@ def cors(response: Response) -> Response:
     """Open to scripts on any origin, for reading; never with credentials."""
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
+    response.vary.add("Accept")  # the format follows it, so caches must too
     if request.method == "OPTIONS":
         response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
         response.headers["Access-Control-Allow-Headers"] = "Accept, Content-Type"
