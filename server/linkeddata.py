@@ -27,6 +27,7 @@ ONTOLOGY = "ontology"
 FOAF = "http://xmlns.com/foaf/0.1/"
 VOID = "http://rdfs.org/ns/void#"
 LICENCE = "https://creativecommons.org/licenses/by/4.0/"
+OWL = "http://www.w3.org/2002/07/owl#"
 
 
 # -- conditional requests and headers --------------------------------------------------------------
@@ -213,14 +214,24 @@ def ontology_iri():
 
 @blueprint.get("/ontology/<name>")
 def term_iri(name: str):
+    cat = catalog()
+    if _is_version_iri(cat, f"{cat.tg}{name}"):
+        return see_other("/doc/ontology")
     try:
         term, fmt = split_suffix(name)
     except KeyError:
         return not_found(f"/ontology/{name}", name)
-    cat = catalog()
     if f"{cat.tg}{term}" not in cat.terms:
         return not_found(f"{cat.tg}{term}", term)
     return see_other(f"/doc/ontology/{term}", fmt)
+
+
+def _is_version_iri(cat: Catalog, iri: str) -> bool:
+    version = ox.NamedNode(OWL + "versionIRI")
+    return any(
+        q.object.value == iri
+        for q in cat.store.quads_for_pattern(ox.NamedNode(cat.tg), version, None, None)
+    )
 
 
 def term_document(name: str):
@@ -265,6 +276,18 @@ def ontology_document(suffix: str | None = None):
         )
 
     return document_response("/doc/ontology", fmt, triples, page)
+
+
+@blueprint.get("/graph/<name>")
+def graph_iri(name: str):
+    """A named graph: described, with its size, in the dataset description; whole in the N-Quads dump."""
+    cat = catalog()
+    graph = ox.NamedNode(current_build().ns.graph(name))
+    if next(iter(cat.store.quads_for_pattern(None, None, None, graph)), None) is None:
+        return not_found(graph.value, name.replace("-", " "))
+    response = redirect(url_for("dumps.index"), code=303)
+    response.headers["Vary"] = "Accept"
+    return response
 
 
 # -- the dataset IRI and label search ---------------------------------------------------------------

@@ -132,7 +132,8 @@ def membership_timeline(catalog: Catalog, iri: str, until: dt.date) -> Timeline 
         )
     if not rows:
         return None
-    whole = Row(iri, "the organization as a whole", None)
+    kinds = [catalog.label(t) for t in catalog.types_of(iri)]
+    whole = Row(iri, f"the {kinds[0] if kinds else 'whole'} as a whole", None)
     # The date patterns sit inside each branch: joined after the UNION, Oxigraph scans every dated thing.
     events = catalog.query(
         f"""SELECT DISTINCT ?ev ?date ?p ?member WHERE {{

@@ -456,3 +456,17 @@ def test_pages_load_nothing_from_another_host(client, path):
     for url in parser.urls:
         assert urllib.parse.urlsplit(url).netloc == "", url
     assert "<script" not in response.get_data(as_text=True), "pages need no JavaScript"
+
+
+def test_graph_and_ontology_version_iris_resolve(client, built):
+    graph = client.get("/graph/facts", headers={"Accept": "text/turtle"})
+    assert graph.status_code == 303
+    described = client.get(graph.headers["Location"], headers={"Accept": "text/turtle"})
+    assert described.mimetype == "text/turtle"
+    assert client.get("/graph/no-such-graph").status_code == 404
+    ontology = parse(client.get("/doc/ontology.ttl"), "turtle")
+    version = ontology.value(rdflib.URIRef(f"{built.base_iri}/ontology/"), OWL.versionIRI)
+    assert version is not None
+    answer = client.get(str(version)[len(built.base_iri) :], headers={"Accept": "text/turtle"})
+    assert answer.status_code == 303
+    assert answer.headers["Location"].endswith("/doc/ontology.ttl")
