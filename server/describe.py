@@ -46,6 +46,7 @@ FIRST = [
     "numberOfDocumentsAdopted",
     "adoptedBy",
 ]
+INCOMING_SHOWN = 100  # a longer list of links into a record is cut, with a query for the rest
 COLUMNS_FIRST = ("participant", "represents", "roleLabel")
 MONTHS = [
     "January",
@@ -165,6 +166,15 @@ class Incoming:
     predicate: str
     label: str
     items: list[Value]
+    total: int = 0
+
+    def query(self, iri: str) -> str:
+        """A SPARQL query listing every one, for groups too long to show whole."""
+        return (
+            f"SELECT DISTINCT ?record ?label WHERE {{\n  ?node <{self.predicate}> <{iri}> .\n"
+            '  BIND(IRI(STRBEFORE(CONCAT(STR(?node), "#"), "#")) AS ?record)\n'
+            "  OPTIONAL { ?record rdfs:label ?label }\n} ORDER BY ?label"
+        )
 
 
 @dataclass
@@ -447,7 +457,7 @@ class Describer:
             OWL + "sameAs",
             self.tg + "conflictsWith",
         }
-        groups: dict[str, dict[str, Value]] = {}
+        groups: dict[str, set[str]] = {}
         for quad in self.store.quads_for_pattern(None, None, ox.NamedNode(self.iri), None):
             predicate = quad.predicate.value
             if predicate in skip or quad.graph_name == self.view_graph:
@@ -455,20 +465,20 @@ class Describer:
             if not isinstance(quad.subject, ox.NamedNode):
                 continue
             subject = quad.subject.value.split("#", 1)[0]
-            if subject == self.iri:
-                continue
-            items = groups.setdefault(predicate, {})
-            if subject not in items:
-                items[subject] = Value(
-                    "link",
-                    text=self.catalog.label(subject),
-                    href=self.catalog.href(subject),
-                    iri=subject,
-                )
+            if subject != self.iri:
+                groups.setdefault(predicate, set()).add(subject)
         result = []
-        for predicate, items in groups.items():
-            ordered = sorted(items.values(), key=lambda v: v.text.casefold())
-            result.append(Incoming(predicate, self.catalog.inverse_label(predicate), ordered))
+        for predicate, subjects in groups.items():
+            shown = (
+                sorted(subjects)[:INCOMING_SHOWN] if len(subjects) > INCOMING_SHOWN else subjects
+            )
+            items = [
+                Value("link", text=self.catalog.label(s), href=self.catalog.href(s), iri=s)
+                for s in shown
+            ]
+            items.sort(key=lambda v: v.text.casefold())
+            label = self.catalog.inverse_label(predicate)
+            result.append(Incoming(predicate, label, items, total=len(subjects)))
         return sorted(result, key=lambda i: i.label)
 
 

@@ -190,11 +190,10 @@ def _layout(timeline: Timeline) -> dict:
 
     years = timeline.end_year - timeline.start_year
     step = next(s for s in (1, 2, 5, 10, 20, 50, 100) if years / s <= 14)
-    ticks = [
-        {"x": x(dt.date(year, 1, 1)), "year": year}
-        for year in range(timeline.start_year, timeline.end_year + 1)
-        if year % step == 0 or year == timeline.start_year
-    ]
+    labelled = [y for y in range(timeline.start_year, timeline.end_year + 1) if y % step == 0]
+    if not labelled or labelled[0] - timeline.start_year > step / 2:
+        labelled.insert(0, timeline.start_year)
+    ticks = [{"x": x(dt.date(year, 1, 1)), "year": year} for year in labelled]
     rows = ([timeline.whole] if timeline.whole else []) + timeline.rows
     laid = []
     for index, row in enumerate(rows):
