@@ -30,6 +30,14 @@ LICENCE = "https://creativecommons.org/licenses/by/4.0/"
 OWL = "http://www.w3.org/2002/07/owl#"
 
 
+@blueprint.after_request
+def open_to_other_origins(response: Response) -> Response:
+    """Linked data is public: scripts on any site may dereference our IRIs (no credentials)."""
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Access-Control-Expose-Headers"] = "Link, Content-Location, ETag, Location"
+    return response
+
+
 # -- conditional requests and headers --------------------------------------------------------------
 def build_etag(fmt_suffix: str) -> str:
     info = current_build().info

@@ -157,7 +157,9 @@ def test_etag_and_last_modified_give_304(client):
 
 
 def test_link_header_lists_every_alternate(client):
-    links = client.get(f"/doc/{ARMENIA}.html").headers["Link"]
+    response = client.get(f"/doc/{ARMENIA}.html")
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    links = response.headers["Link"]
     for suffix, (media, _) in RDF_MEDIA.items():
         assert f'</doc/{ARMENIA}.{suffix}>; rel="alternate"; type="{media}"' in links
 
