@@ -421,7 +421,7 @@ class Describer:
                     claim.number = number
                     fresh.append(claim)
             statement.claims = fresh
-        for claim in header_claims + record_claims:
+        for claim in record_claims + header_claims:
             number += 1
             claim.number = number
         notes = [t.value for t in props.get(SKOS + "note", [])]
