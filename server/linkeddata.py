@@ -316,6 +316,7 @@ def search():
     text = request.args.get("q", "").strip()
     cat = catalog()
     hits = cat.search(text) if text else []
+    suggestions = cat.similar(text) if text and not hits else []
     wants_json = request.args.get("format") == "json" or (
         request.args.get("format") is None
         and request.accept_mimetypes.best_match(["text/html", "application/json"])
@@ -337,7 +338,8 @@ def search():
         )
     else:
         response = Response(
-            render_template("search.html", q=text, hits=hits, cat=cat), mimetype="text/html"
+            render_template("search.html", q=text, hits=hits, suggestions=suggestions, cat=cat),
+            mimetype="text/html",
         )
     response.headers["Vary"] = "Accept"
     return response

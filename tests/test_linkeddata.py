@@ -472,3 +472,8 @@ def test_graph_and_ontology_version_iris_resolve(client, built):
     answer = client.get(str(version)[len(built.base_iri) :], headers={"Accept": "text/turtle"})
     assert answer.status_code == 303
     assert answer.headers["Location"].endswith("/doc/ontology.ttl")
+
+
+def test_search_suggests_names_for_a_misspelling(client):
+    text = client.get("/search?q=Kazakstan").get_data(as_text=True)
+    assert "Did you mean" in text and 'href="/id/state/kazakhstan"' in text
