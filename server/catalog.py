@@ -71,7 +71,7 @@ STANDARD_LABELS = {
 # Incoming links worded from the linked thing's side, for standard terms the ontology cannot annotate.
 STANDARD_INVERSE_LABELS = {
     str(ORG) + "member": "memberships",
-    str(ORG) + "organization": "memberships",
+    str(ORG) + "organization": "members",
     str(ORG) + "subOrganizationOf": "parts of this",
     str(ORG) + "postIn": "posts",
     "http://www.w3.org/ns/prov#wasDerivedFrom": "records taken from this source",

@@ -162,6 +162,13 @@ def not_found(what: str, words: str) -> Response:
     return Response(body, 404, mimetype="text/html")
 
 
+@blueprint.app_errorhandler(404)
+def any_unknown_path(err):
+    """Every path nothing answers: the same helpful page as an unknown entity."""
+    words = request.path.strip("/").replace("/", " ").replace("-", " ")
+    return not_found(request.path, words)
+
+
 # -- entities ---------------------------------------------------------------------------------------
 @blueprint.get("/id/<kind>/<name>")
 def entity_iri(kind: str, name: str):

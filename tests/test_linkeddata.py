@@ -477,3 +477,10 @@ def test_graph_and_ontology_version_iris_resolve(client, built):
 def test_search_suggests_names_for_a_misspelling(client):
     text = client.get("/search?q=Kazakstan").get_data(as_text=True)
     assert "Did you mean" in text and 'href="/id/state/kazakhstan"' in text
+
+
+def test_any_unknown_path_gets_the_helpful_404(client):
+    page = client.get("/no/such/page", headers={"Accept": "text/html"})
+    assert page.status_code == 404 and "Not in this dataset" in page.get_data(as_text=True)
+    machine = client.get("/no/such/page", headers={"Accept": "text/turtle"})
+    assert machine.status_code == 404 and machine.mimetype == "text/plain"
