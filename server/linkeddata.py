@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 import pyoxigraph as ox
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
 
-from .builds import current_build
+from .builds import NoBuild, current_build
 from .catalog import Catalog, catalog
 from .describe import Describer, entity_triples, term_triples
 from .formats import FORMATS, HTML, DocFormat, UnknownFormat, negotiate, split_suffix
@@ -156,7 +156,10 @@ def not_found(what: str, words: str) -> Response:
         fmt = HTML
     if not fmt.is_html:
         return Response(f"{what} is not in this dataset.\n", 404, mimetype="text/plain")
-    cat = catalog()
+    try:
+        cat = catalog()
+    except NoBuild:
+        return Response(f"{what} is not here, and there is no build to search yet.\n", 404)
     hits = cat.similar(words)
     body = render_template("not_found.html", what=what, words=words, hits=hits, cat=cat)
     return Response(body, 404, mimetype="text/html")
