@@ -225,6 +225,15 @@ class Catalog:
             short = None
         return short or self.label(iri)
 
+    def curie(self, iri: str) -> str:
+        """`wd:Q131569`, `wikibase:Reference`: an IRI in its prefixed form where a prefix fits."""
+        for prefix, namespace in sorted(
+            self.build.ns.prefixes().items(), key=lambda item: -len(item[1])
+        ):
+            if iri.startswith(namespace) and len(iri) > len(namespace):
+                return f"{prefix}:{iri[len(namespace) :]}"
+        return iri
+
     def inverse_label(self, predicate: str) -> str:
         term = self.terms.get(predicate)
         if term and term.inverse_label:
