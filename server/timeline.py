@@ -24,6 +24,7 @@ WIDTH = 960
 ROW = 30
 AXIS = 34
 PAD_RIGHT = 24
+ROW_LABEL_CHARS = 26  # longer names give way to the short name (CSTO)
 
 
 @dataclass
@@ -111,7 +112,10 @@ def membership_timeline(catalog: Catalog, iri: str, until: dt.date) -> Timeline 
         member = r["member"].value
         row = rows.get(member)
         if row is None:
-            row = rows[member] = Row(member, catalog.label(member), catalog.href(member))
+            name = catalog.label(member)
+            if len(name) > ROW_LABEL_CHARS:
+                name = catalog.short(member)
+            row = rows[member] = Row(member, name, catalog.href(member))
         role_iri = r["role"].value if r["role"] else ""
         local = role_iri.rsplit("/", 1)[-1]
         role_label, css = ROLE_STYLES.get(
