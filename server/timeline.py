@@ -56,6 +56,7 @@ class Row:
     href: str | None
     periods: list[Period] = field(default_factory=list)
     events: list[EventMark] = field(default_factory=list)
+    svg_label: str = ""  # the name in the drawing, where room is short
 
     def first_date(self) -> dt.date:
         """When the member first joined in any role (events only when no period has a start)."""
@@ -113,9 +114,9 @@ def membership_timeline(catalog: Catalog, iri: str, until: dt.date) -> Timeline 
         row = rows.get(member)
         if row is None:
             name = catalog.label(member)
-            if len(name) > ROW_LABEL_CHARS:
-                name = catalog.short(member)
             row = rows[member] = Row(member, name, catalog.href(member))
+            if len(name) > ROW_LABEL_CHARS:
+                row.svg_label = catalog.short(member)
         role_iri = r["role"].value if r["role"] else ""
         local = role_iri.rsplit("/", 1)[-1]
         role_label, css = ROLE_STYLES.get(
