@@ -23,6 +23,7 @@ RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 SKOS = "http://www.w3.org/2004/02/skos/core#"
 OWL = "http://www.w3.org/2002/07/owl#"
+TIME = "http://www.w3.org/2006/time#"
 LABEL = ox.NamedNode(RDFS + "label")
 ALT_LABEL = ox.NamedNode(SKOS + "altLabel")
 
@@ -201,7 +202,25 @@ class Catalog:
         group = self._value(iri, str(ORG) + "organization") or self._value(iri, self.tg + "treaty")
         role = self._value(iri, str(ORG) + "role")
         role_name = self.label(role) if role else "member"
-        return f"{self.short(member)}: {role_name} of {self.short(group) if group else '?'}"
+        name = f"{self.short(member)}: {role_name} of {self.short(group) if group else '?'}"
+        period = self._value(iri, str(ORG) + "memberDuring")
+        start = self._date_text(period, TIME + "hasBeginning") if period else None
+        end = self._date_text(period, TIME + "hasEnd") if period else None
+        if start and end:
+            return f"{name}, {start} \N{EN DASH} {end}"
+        if start:
+            return f"{name}, since {start}"
+        return f"{name}, until {end}" if end else name
+
+    def _date_text(self, interval: str, boundary: str) -> str | None:
+        """An interval's beginning or end as people write it, at its precision (May 2002)."""
+        from .describe import format_date
+
+        instant = self._value(interval, boundary)
+        date = self._value(instant, TIME + "inXSDDate") if instant else None
+        if date is None:
+            return None
+        return format_date(date, self._value(instant, self.tg + "datePrecision"))
 
     def label(self, iri: str) -> str:
         """The readable name of any IRI: its label, a composed name, or its humanized local name."""
