@@ -35,6 +35,10 @@ def open_to_other_origins(response: Response) -> Response:
     """Linked data is public: scripts on any site may dereference our IRIs (no credentials)."""
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Access-Control-Expose-Headers"] = "Link, Content-Location, ETag, Location"
+    if request.method == "OPTIONS":
+        response.headers["Access-Control-Allow-Headers"] = (
+            "Accept, If-None-Match, If-Modified-Since"
+        )
     return response
 
 
