@@ -33,6 +33,9 @@ VALUE_KINDS = {
     "node",
 }
 DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+D)?$")
+LANGUAGE_TAG = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{1,8})*$")
+SCALAR = (str, int, float, bool)
+LOCAL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 
 
 @dataclass(frozen=True)
@@ -67,14 +70,36 @@ class Mapping:
 
         def expand(curie: str, line: int) -> URIRef:
             prefix, _, local = str(curie).partition(":")
-            if prefix not in prefixes or not local:
-                problems.add(path, line, f"unknown prefix in {curie!r}")
+            if prefix not in prefixes or not LOCAL_NAME.match(local):
+                problems.add(
+                    path, line, f"{curie!r} is not a term with a known prefix, like tg:Name"
+                )
                 return URIRef(str(curie))
             return URIRef(prefixes[prefix] + local)
 
         document = load_mapping_document(path)
+        for section in ("types", "fields"):
+            if not isinstance(document.get(section), CommentedMap):
+                raise DataError(
+                    Problem(path, key_line(document, section), f"{section}: expected a mapping")
+                )
+            for name, spec in document[section].items():
+                required = ("kind", "classes") if section == "types" else ("predicate", "value")
+                if not isinstance(spec, CommentedMap) or any(k not in spec for k in required):
+                    problems.add(
+                        path,
+                        key_line(document[section], name),
+                        f"{name}: expected a mapping with {' and '.join(required)}",
+                    )
+                elif section == "types" and not isinstance(spec["classes"], list):
+                    problems.add(path, key_line(spec, "classes"), f"{name}: classes must be a list")
+                elif section == "fields" and not isinstance(spec.get("values", {}), dict):
+                    problems.add(
+                        path, key_line(spec, "values"), f"{name}: values must be a mapping"
+                    )
+        problems.raise_if_any()
         types: dict[str, TypeSpec] = {}
-        for name, spec in document.get("types", {}).items():
+        for name, spec in document["types"].items():
             line = key_line(document["types"], name)
             types[name] = TypeSpec(
                 name=name,
@@ -83,9 +108,9 @@ class Mapping:
                 interval=expand(spec.get("interval", "time:hasTime"), line),
             )
         fields: dict[str, FieldSpec] = {}
-        for key, spec in document.get("fields", {}).items():
+        for key, spec in document["fields"].items():
             line = key_line(document["fields"], key)
-            if spec.get("value") not in VALUE_KINDS:
+            if not isinstance(spec["value"], str) or spec["value"] not in VALUE_KINDS:
                 problems.add(
                     path, line, f"field {key!r} has unknown value kind {spec.get('value')!r}"
                 )
@@ -157,11 +182,12 @@ class _Converter:
 
     def convert(self, path: Path, record: CommentedMap) -> None:
         record_id = record.get("id")
-        if record_id not in self.records or self.records[record_id].path != path:
+        found = self.records.get(record_id) if isinstance(record_id, str) else None
+        if found is None or found.path != path:
             return
         subject = URIRef(self.ns.entity(record_id))
         type_name = record.get("type")
-        spec = self.mapping.types.get(type_name)
+        spec = self.mapping.types.get(type_name) if isinstance(type_name, str) else None
         if spec is None:
             self.problems.add(path, key_line(record, "type"), f"unknown type {type_name!r}")
             return
@@ -194,9 +220,17 @@ class _Converter:
             for index, item in enumerate(values, start=1):
                 if spec.value == "text" and isinstance(item, dict):
                     for lang, text in item.items():
-                        self.facts.add(
-                            (subject, spec.predicate, Literal(str(text), lang=str(lang)))
-                        )
+                        if not LANGUAGE_TAG.match(str(lang)):
+                            self.problems.add(
+                                path, line, f"{key}: {lang!r} is not a language tag such as en"
+                            )
+                        elif not isinstance(text, str):
+                            self.problems.add(path, line, f"{key}: the {lang} text is not a string")
+                        else:
+                            self.facts.add((subject, spec.predicate, Literal(text, lang=str(lang))))
+                    continue
+                if spec.value not in ("node", "date") and not isinstance(item, SCALAR):
+                    self.problems.add(path, line, f"{key}: expected a single value, not {item!r}")
                     continue
                 obj = self.value(path, line, spec, item, subject, index)
                 if obj is not None:
@@ -343,7 +377,13 @@ class _Converter:
             prov.add((subject, PROV.wasDerivedFrom, source_iri))
             if where == "tail":
                 prov.add((node, self.tg.fromUnrelatedTail, Literal(True)))
-            for key in claim.get("supports", []) or []:
+            supports = claim.get("supports") or []
+            if not isinstance(supports, list) or not all(isinstance(k, str) for k in supports):
+                self.problems.add(
+                    path, key_line(claim, "supports"), "supports must be a list of field names"
+                )
+                supports = []
+            for key in supports:
                 spec = self.mapping.fields.get(key)
                 if key in ("start", "end"):
                     prov.add((node, self.tg.supports, self.tg[f"{key}Date"]))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass
@@ -18,6 +17,23 @@ from .yamlio import key_line, load_records, read_text, record_line
 
 _SPACE = re.compile(r"\s+")
 REQUIRED = ("id", "file", "title", "publisher", "language", "sha256")
+SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+LANGUAGE_TAG = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{1,8})*$")
+
+
+def _registry_problem(record) -> tuple[str, str] | None:
+    """The first key of a registry entry whose value is unusable, and why."""
+    for key in ("title", "publisher", "subtitle", "author", "contributor", "date_inference"):
+        if key in record and not isinstance(record[key], str | None):
+            return key, f"{key} must be text, not {record[key]!r}"
+    if not SOURCE_ID.match(str(record["id"])):
+        return "id", f"source id {record['id']!r} must be lower-case letters, digits and hyphens"
+    name = str(record["file"])
+    if Path(name).name != name or name.startswith("."):
+        return "file", f"file {name!r} must be a bare file name, in the folder of sources.yaml"
+    if not LANGUAGE_TAG.match(str(record["language"])):
+        return "language", f"language {record['language']!r} is not a language tag such as en"
+    return None
 
 
 def normalise_space(text: str) -> str:
@@ -64,6 +80,10 @@ def load_sources(sources_dir: Path, problems: Collector) -> dict[str, Source]:
         if missing:
             problems.add(registry, line, f"source is missing {', '.join(missing)}")
             continue
+        bad = _registry_problem(record)
+        if bad:
+            problems.add(registry, key_line(record, bad[0]), bad[1])
+            continue
         source_id = str(record["id"])
         if source_id in sources:
             problems.add(registry, line, f"duplicate source id {source_id!r}")
@@ -100,10 +120,12 @@ def load_sources(sources_dir: Path, problems: Collector) -> dict[str, Source]:
                 continue
             body, tail = text[:cut], text[cut:]
         date = record.get("date")
-        if date is not None and not isinstance(date, dt.date | int | str):
-            problems.add(
-                registry, key_line(record, "date"), "date must be YYYY, YYYY-MM or YYYY-MM-DD"
-            )
+        if date is not None:
+            try:
+                parse_date(date)
+            except ValueError as err:
+                problems.add(registry, key_line(record, "date"), f"date: {err}")
+                continue
         sources[source_id] = Source(
             id=source_id,
             path=path,

@@ -64,9 +64,10 @@ def load_yaml(path: Path):
     except MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line = mark.line + 1 if mark else None
-        raise DataError(
-            Problem(path, line, f"malformed YAML: {err.problem or err.context}")
-        ) from None
+        message = err.problem or err.context
+        if err.problem and err.context and err.context_mark:
+            message = f"{err.context} (line {err.context_mark.line + 1}): {err.problem}"
+        raise DataError(Problem(path, line, f"malformed YAML: {message}")) from None
 
 
 def load_records(path: Path) -> CommentedSeq:
