@@ -29,7 +29,6 @@ from treatygraph.config import Config
 from treatygraph.dumps import write_dumps
 from treatygraph.namespaces import (
     GRAPH_FACTS,
-    GRAPH_LINKS,
     GRAPH_ONTOLOGY,
     GRAPH_PROVENANCE,
     GRAPH_WIKIDATA_VIEW,
@@ -164,10 +163,9 @@ def bulk_build(config: Config, nquads: Path, sources_dir: Path) -> dict:
         stage("quote check", began)
 
         began = time.perf_counter()
-        validated = [GRAPH_FACTS, GRAPH_PROVENANCE, GRAPH_LINKS, GRAPH_ONTOLOGY]
-        report = validate_store(
-            store, assembled.shapes, graphs=[assembled.ns.graph(g) for g in validated]
-        )
+        # The derived Wikidata view is not in the store yet, so the union of every graph is
+        # exactly what the build validates (and Oxigraph's union is its fastest dataset).
+        report = validate_store(store, assembled.shapes)
         if not report.conforms:
             raise SystemExit(report.text()[:5000])
         stage("SHACL validation", began)
