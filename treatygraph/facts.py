@@ -305,6 +305,7 @@ class _Converter:
         g.add((node, RDF.type, TIME.Instant))
         g.add((node, TIME.inXSDDate, Literal(date.start.isoformat(), datatype=XSD.date)))
         g.add((node, self.tg.datePrecision, PRECISION_UNITS[date.precision]))
+        g.add((node, self.tg.latestDate, Literal(date.last_day.isoformat(), datatype=XSD.date)))
         if date.precision == "year":
             g.add((node, TIME.inXSDgYear, Literal(date.text, datatype=XSD.gYear)))
         elif date.precision == "month":
