@@ -287,7 +287,6 @@ def _membership(w: _Writer, rng: random.Random, i: int, state, org) -> None:
     if rng.random() < 0.5:
         event = w.iri(f"event/accession-m{i}")
         w.fact(event, RDF_TYPE, w.tgt("Accession"))
-        w.fact(event, LABEL, _literal(f"Accession of {state_name} to the {short}"))
         w.fact(event, LABEL, _literal(f"{state_name} joins the {short}"))
         w.fact(event, w.tgt("agent"), w.iri(state_local))
         w.fact(event, w.tgt("concerns"), w.iri(org_local))
