@@ -1,0 +1,219 @@
+"""The servers under test, each started on a free loopback port and always stopped, and wrk."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+WRK_SCRIPT = """
+local paths = {}
+for line in io.lines(os.getenv("BENCH_PATHS")) do paths[#paths + 1] = line end
+local accept = os.getenv("BENCH_ACCEPT")
+local counter = 0
+local threads = {}
+
+setup = function(thread)
+  thread:set("offset", #threads * 7919)
+  threads[#threads + 1] = thread
+end
+
+init = function(args)
+  counter = offset
+end
+
+request = function()
+  counter = counter + 1
+  return wrk.format("GET", paths[(counter % #paths) + 1], { ["Accept"] = accept })
+end
+
+done = function(summary, latency, requests)
+  io.write(string.format(
+    '{"requests": %d, "duration_us": %d, "bytes": %d, "connect": %d, "read": %d, "write": %d, ' ..
+    '"status": %d, "timeout": %d, "p50_us": %d, "p99_us": %d}\\n',
+    summary.requests, summary.duration, summary.bytes, summary.errors.connect,
+    summary.errors.read, summary.errors.write, summary.errors.status, summary.errors.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _group_rss_mib(pgid: int) -> float:
+    """Resident memory of every process in a process group (a server and its workers)."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid:
+                total += int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / (1 << 20)
+
+
+class Server:
+    """A server process in its own process group, with its peak memory sampled while it runs."""
+
+    def __init__(self, name: str, argv: list[str], url: str, ready_path: str, env=None, log=None):
+        self.name = name
+        self.url = url
+        self.ready_path = ready_path
+        self.log = open(log or os.devnull, "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            argv,
+            env={**os.environ, **(env or {})},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.peak_rss_mib = 0.0
+        self.started = time.perf_counter()
+        self.ready_seconds: float | None = None
+        self._sampling = True
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+        self._sampler.start()
+
+    def _sample(self) -> None:
+        while self._sampling:
+            self.peak_rss_mib = max(self.peak_rss_mib, _group_rss_mib(self.process.pid))
+            time.sleep(0.25)
+
+    def wait_ready(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                return False
+            try:
+                with urllib.request.urlopen(self.url + self.ready_path, timeout=5) as response:
+                    if response.status < 500:
+                        self.ready_seconds = time.perf_counter() - self.started
+                        return True
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.5)
+        return False
+
+    def stop(self) -> None:
+        self._sampling = False
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.log.close()
+
+    def __enter__(self) -> Server:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def treatygraph_server(build_dir: Path, log: Path) -> Server:
+    """Our server exactly as `treatygraph serve` runs it (gunicorn), over a bench build."""
+    port = free_port()
+    env = {
+        "TREATYGRAPH_BUILD_DIR": str(build_dir),
+        # One load generator on 127.0.0.1 is one client to the endpoint's per-client limit; a
+        # deployment behind a proxy sees many clients, so the limit must not cap the benchmark.
+        "TREATYGRAPH_MAX_CONCURRENT_QUERIES": "64",
+    }
+    argv = [str(BIN / "treatygraph"), "serve", "--port", str(port)]
+    return Server("treatygraph", argv, f"http://127.0.0.1:{port}", "/healthz", env, log)
+
+
+def oxigraph_server(store: Path, log: Path) -> Server:
+    port = free_port()
+    argv = [
+        str(BIN / "oxigraph"),
+        "serve-read-only",
+        "--location",
+        str(store),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--union-default-graph",
+    ]
+    return Server("oxigraph", argv, f"http://127.0.0.1:{port}", "/query?query=ASK%7B%7D", log=log)
+
+
+def rdflib_endpoint_server(nquads: Path, log: Path) -> Server:
+    port = free_port()
+    argv = [
+        str(BIN / "rdflib-endpoint"),
+        "serve",
+        str(nquads),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    return Server("rdflib-endpoint", argv, f"http://127.0.0.1:{port}", "/?query=ASK%7B%7D", log=log)
+
+
+def wrk(
+    url: str,
+    paths: list[str],
+    connections: int,
+    seconds: float,
+    accept: str,
+    work_dir: Path,
+    timeout: float = 30,
+) -> dict:
+    """Run wrk against url with a round-robin over paths; return its summary."""
+    script = work_dir / "mix.lua"
+    script.write_text(WRK_SCRIPT)
+    listing = work_dir / "paths.txt"
+    listing.write_text("\n".join(paths) + "\n")
+    argv = [
+        "wrk",
+        "--threads",
+        str(min(2, connections)),
+        "--connections",
+        str(connections),
+        "--duration",
+        f"{max(1, int(seconds))}s",
+        "--timeout",
+        f"{int(timeout)}s",
+        "--script",
+        str(script),
+        url,
+    ]
+    env = {**os.environ, "BENCH_PATHS": str(listing), "BENCH_ACCEPT": accept}
+    done = subprocess.run(
+        argv, env=env, capture_output=True, text=True, timeout=seconds + timeout + 60
+    )
+    last = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not last:
+        raise RuntimeError(f"wrk failed: {done.stderr.strip() or done.stdout.strip()}")
+    result = json.loads(last[-1])
+    seconds_run = result["duration_us"] / 1e6
+    errors = sum(result[k] for k in ("connect", "read", "write", "status", "timeout"))
+    return {
+        "requests": result["requests"],
+        "ok": result["requests"] - result["status"] - result["timeout"],
+        "errors": errors,
+        "timeouts": result["timeout"],
+        "rps": (result["requests"] - result["status"]) / seconds_run if seconds_run else 0.0,
+        "p50_ms": result["p50_us"] / 1000,
+        "p99_ms": result["p99_us"] / 1000,
+        "mib_per_s": result["bytes"] / seconds_run / (1 << 20) if seconds_run else 0.0,
+    }
