@@ -245,6 +245,20 @@ def _membership_facts(ns: ProjectNamespaces) -> tuple[Graph, Graph]:
         provenance.add((claim, tg.claimAbout, m))
         provenance.add((claim, PROV.wasQuotedFrom, source))
         provenance.add((claim, tg.quote, Literal(f"{slug} member.", lang="en")))
+    attested = URIRef(ID + "membership/attested")
+    facts.add((attested, RDF.type, ORG.Membership))
+    facts.add((attested, ORG.member, URIRef(ID + "state/attested")))
+    facts.add((attested, ORG.organization, CSTO))
+    facts.add((attested, ORG.role, tg.MemberRole))
+    on = instant(URIRef(f"{attested}#attestedOn"), "2018-11-21")
+    facts.add((on, tg.inference, Literal("The date of a meeting of its members.", lang="en")))
+    facts.add((attested, tg.attestedOn, on))
+    claim = URIRef(f"{attested}#claim-1")
+    provenance.add((claim, RDF.type, tg.Claim))
+    provenance.add((claim, tg.claimAbout, attested))
+    provenance.add((claim, PROV.wasQuotedFrom, source))
+    provenance.add((claim, tg.quote, Literal("The ten member states met.", lang="en")))
+    provenance.add((claim, tg.supports, tg.attestedOn))
     return facts, provenance
 
 
@@ -292,6 +306,20 @@ def test_memberships_in_wikidata_shape_with_ranks_roles_and_references():
         assert (reference, RDF.type, WIKIBASE.Reference) in view
         assert view.value(reference, PR.P248) == URIRef(ID + "source/example")
         assert str(view.value(reference, PR.P1683)).endswith("member.")
+
+
+def test_an_attested_membership_has_no_date_qualifiers_only_its_quote():
+    """An attestation is not a start: no pq:P580/P582 (nor P585, which Wikidata keeps for
+    events), but the statement and its reference with the quote."""
+    ns = ProjectNamespaces("https://w3id.org/treatygraph")
+    facts, provenance = _membership_facts(ns)
+    view = wikidata_view(ns, facts, provenance, Graph())
+    (node,) = view.objects(URIRef(ID + "state/attested"), WDP.P463)
+    assert view.value(node, PS.P463) == CSTO
+    assert not [q for q in view.predicates(node, None) if str(q).startswith(str(PQ))]
+    (reference,) = view.objects(node, PROV.wasDerivedFrom)
+    assert view.value(reference, PR.P1683) == Literal("The ten member states met.", lang="en")
+    assert view.value(reference, PR.P248) == URIRef(ID + "source/example")
 
 
 def test_view_nodes_are_hashes_of_their_content(config, built):

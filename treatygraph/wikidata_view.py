@@ -235,7 +235,9 @@ class ViewBuilder:
 
         A suspended, observer or partner period is a P463 statement too, with the role as
         `pq:P2868` (subject has role), normal rank and no truthy triple: `wdt:P463` means
-        "a full member now, as far as our sources say".
+        "a full member now, as far as our sources say". A membership known only by a date it is
+        attested on (`tg:attestedOn`) gets no date qualifier: P580/P582 would state a start or end
+        the sources do not give; the quote in its reference shows the date.
         """
         for membership in sorted(self.facts.subjects(RDF.type, ORG.Membership)):
             member = self.facts.value(membership, ORG.member)
