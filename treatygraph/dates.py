@@ -34,6 +34,20 @@ class ParsedDate:
         return self.start.replace(month=12, day=31)
 
 
+PRECISION_LEVELS = {"year": 1, "month": 2, "day": 3}
+
+
+def is_before(earlier: ParsedDate, later: ParsedDate) -> bool:
+    """Whether `earlier` is certainly before `later`, comparing at the coarser of their precisions
+    as the shapes do (shapes/time.ttl): "1999" is neither before nor after "1999-04-02"."""
+    level = min(PRECISION_LEVELS[earlier.precision], PRECISION_LEVELS[later.precision])
+
+    def key(date: ParsedDate) -> tuple[int, ...]:
+        return (date.start.year, date.start.month, date.start.day)[:level]
+
+    return key(earlier) < key(later)
+
+
 def parse_date(value: object) -> ParsedDate:
     """Parse YYYY, YYYY-MM or YYYY-MM-DD; raise ValueError naming what is wrong."""
     text = str(value)

@@ -10,7 +10,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import PROV, RDF, TIME, XSD
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from .dates import PRECISION_UNITS, parse_date
+from .dates import PRECISION_UNITS, ParsedDate, is_before, parse_date
 from .errors import Collector, DataError, Problem
 from .namespaces import ProjectNamespaces
 from .sources import Source
@@ -19,6 +19,7 @@ from .yamlio import item_line, key_line, load_records, load_yaml, record_line
 RECORD_ID = re.compile(r"^[a-z][a-z-]*/[a-z0-9][a-z0-9-]*$")
 RESERVED = {"id", "type", "sources", "start", "end"}
 CLAIM_KEYS = {"source", "quote", "supports", "inference", "note"}
+DATE_KEYS = {"value", "inference"}
 VALUE_KINDS = {
     "ref",
     "text",
@@ -290,16 +291,33 @@ class _Converter:
         raise AssertionError(kind)
 
     # -- time -----------------------------------------------------------------------------------
-    def instant(self, path: Path, line: int, subject: URIRef, name: str, value) -> URIRef | None:
+    def parse(self, path: Path, line: int, name: str, value) -> tuple[ParsedDate, object] | None:
+        """A date written as YYYY[-MM[-DD]] or {value: ..., inference: ...}, and its inference."""
         inference = None
         if isinstance(value, dict):
+            unknown = sorted(str(k) for k in set(value) - DATE_KEYS)
+            if unknown:
+                self.problems.add(
+                    path,
+                    line,
+                    f"{name}: unknown keys {', '.join(map(repr, unknown))} in a date (a date is YYYY[-MM[-DD]] "
+                    "or {value: ..., inference: ...}; quote an inference that contains a comma "
+                    "or a colon)",
+                )
+                return None
             inference = value.get("inference")
             value = value.get("value")
         try:
-            date = parse_date(value)
+            return parse_date(value), inference
         except ValueError as err:
             self.problems.add(path, line, f"{name}: {err}")
             return None
+
+    def instant(self, path: Path, line: int, subject: URIRef, name: str, value) -> URIRef | None:
+        parsed = self.parse(path, line, name, value)
+        if parsed is None:
+            return None
+        date, inference = parsed
         node = URIRef(f"{subject}#{name}")
         g = self.facts
         g.add((node, RDF.type, TIME.Instant))
@@ -322,14 +340,16 @@ class _Converter:
         interval = URIRef(f"{subject}#interval")
         self.facts.add((subject, predicate, interval))
         self.facts.add((interval, RDF.type, TIME.Interval))
-        bounds = {}
+        bounds: dict[str, ParsedDate] = {}
         for key, link in (("start", TIME.hasBeginning), ("end", TIME.hasEnd)):
             if key in mapping:
-                node = self.instant(path, key_line(mapping, key), subject, key, mapping[key])
+                line = key_line(mapping, key)
+                node = self.instant(path, line, subject, key, mapping[key])
                 if node is not None:
                     self.facts.add((interval, link, node))
-                    bounds[key] = self.facts.value(node, TIME.inXSDDate)
-        if len(bounds) == 2 and bounds["end"].toPython() < bounds["start"].toPython():
+                    bounds[key] = self.parse(path, line, key, mapping[key])[0]
+        # At the coarser precision, as the shapes compare: a start of 1999-04-02 may end in 1999.
+        if len(bounds) == 2 and is_before(bounds["end"], bounds["start"]):
             self.problems.add(path, key_line(mapping, "end"), "end is before start")
 
     # -- provenance -----------------------------------------------------------------------------
