@@ -16,9 +16,10 @@ from dataclasses import asdict, dataclass
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
+from treatygraph.namespaces import ProjectNamespaces
 from treatygraph.sparql_text import QueryRefused, QueryTextError, read_query
 
-from ..builds import current_build
+from ..builds import NoBuild, current_build
 from . import formats
 from .description import RDFLIB_FORMATS, graph_sizes, read_examples, service_description
 from .pool import MemoryExceeded, QueryPool, WorkerDied
@@ -385,7 +386,11 @@ CSP = (
 
 def _editor() -> Response:
     config = current_app.config["TREATYGRAPH"]
-    examples = read_examples(config.queries_dir)
+    try:
+        ns = current_build().ns  # the IRIs of the store the queries will run on
+    except NoBuild:
+        ns = ProjectNamespaces(config.base_iri)
+    examples = read_examples(config.queries_dir, ns)
     html = render_template(
         "sparql_editor.html",
         examples=examples,

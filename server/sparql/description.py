@@ -10,7 +10,7 @@ from pathlib import Path
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF, VOID, XSD
 
-from treatygraph.namespaces import SD
+from treatygraph.namespaces import SD, ProjectNamespaces
 
 from .formats import FORMATS
 
@@ -82,15 +82,19 @@ class Example:
 _QUESTION = re.compile(r"^#\s*Question:\s*(.*)$", re.IGNORECASE)
 
 
-def read_examples(folder: Path) -> list[Example]:
-    """Every `*.rq` in the folder, titled by its leading `# Question:` comment lines."""
+def read_examples(folder: Path, ns: ProjectNamespaces | None = None) -> list[Example]:
+    """Every `*.rq` in the folder, titled by its leading `# Question:` comment lines.
+
+    The files are written against the canonical base IRI (`BASE <https://w3id.org/treatygraph/id/>`,
+    `tg:`); pass the served build's namespaces so that the queries offered use its base IRI."""
     examples = []
     for path in sorted(folder.glob("*.rq")):
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             continue
-        examples.append(Example(path.stem, _question(text) or path.stem, text))
+        query = ns.rebase(text) if ns is not None else text
+        examples.append(Example(path.stem, _question(text) or path.stem, query))
     return examples
 
 
