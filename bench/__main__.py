@@ -40,7 +40,6 @@ from .servers import oxigraph_server, rdflib_endpoint_server, treatygraph_server
 
 RESULTS = Path(__file__).parent / "results"
 SIZES = {"100k": 100_000, "1M": 1_000_000, "10M": 10_000_000}
-ACCEPT = "application/sparql-results+json, text/turtle;q=0.9"
 STAGES = ("load", "quote check", "SHACL validation", "Wikidata view", "dumps")
 
 
@@ -151,14 +150,12 @@ def serve_and_load(size: str, work: Path, counts: dict, args) -> dict:
             for clients in (8, 32):
                 log(f"{size}: {name}, query mix, {clients} clients, {seconds} s")
                 endpoint[(name, clients)] = wrk(
-                    server.url, mix(counts, path), clients, seconds, ACCEPT, work
+                    server.url, mix(counts, path), clients, seconds, work
                 )
             if name != "rdflib-endpoint":
                 log(f"{size}: {name}, entity lookups only, 8 clients")
                 lookups = mix(counts, path, shapes=("entity lookup",))
-                extras[(name, "entity lookup")] = wrk(
-                    server.url, lookups, 8, args.seconds, ACCEPT, work
-                )
+                extras[(name, "entity lookup")] = wrk(server.url, lookups, 8, args.seconds, work)
             if name == "treatygraph":
                 extras.update(ours_extras(server, counts, work, args))
             servers[name] = {"ready_s": server.ready_seconds, "peak_rss_mib": server.peak_rss_mib}
@@ -167,7 +164,7 @@ def serve_and_load(size: str, work: Path, counts: dict, args) -> dict:
 
 def ours_extras(server, counts: dict, work: Path, args) -> dict:
     extras = {}
-    probe = entity_pages(counts, n=1)[0]
+    probe = entity_pages(counts, n=1)[0][0]
     try:
         with urllib.request.urlopen(server.url + probe, timeout=30) as response:
             has_pages = response.status == 200
@@ -176,7 +173,7 @@ def ours_extras(server, counts: dict, work: Path, args) -> dict:
     if has_pages:
         log("entity pages, 8 clients")
         extras[("treatygraph", "entity pages")] = wrk(
-            server.url, entity_pages(counts), 8, args.seconds, "text/html", work
+            server.url, entity_pages(counts), 8, args.seconds, work
         )
     else:
         extras[("treatygraph", "entity pages")] = None

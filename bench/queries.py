@@ -71,15 +71,20 @@ def query(shape: str, rng: random.Random, counts: dict[str, int]) -> str:
 
 def mix(
     counts: dict[str, int], path: str, n: int = 600, seed: int = 11, shapes=SHAPES
-) -> list[str]:
-    """n GET request paths, the shapes in equal parts and shuffled, deterministic from the seed."""
+) -> list[tuple[str, str]]:
+    """n (GET path, Accept) pairs, the shapes in equal parts, shuffled, the same for every seed."""
     rng = random.Random(seed)
-    texts = [PREFIXES + query(shapes[i % len(shapes)], rng, counts) for i in range(n)]
-    rng.shuffle(texts)
-    return [f"{path}?{urllib.parse.urlencode({'query': text})}" for text in texts]
+    requests = []
+    for i in range(n):
+        shape = shapes[i % len(shapes)]
+        text = PREFIXES + query(shape, rng, counts)
+        accept = "text/turtle" if shape == "DESCRIBE" else "application/sparql-results+json"
+        requests.append((f"{path}?{urllib.parse.urlencode({'query': text})}", accept))
+    rng.shuffle(requests)
+    return requests
 
 
-def entity_pages(counts: dict[str, int], n: int = 600, seed: int = 13) -> list[str]:
+def entity_pages(counts: dict[str, int], n: int = 600, seed: int = 13) -> list[tuple[str, str]]:
     """Paths of entity pages (HTML documents) of states, organizations and memberships."""
     rng = random.Random(seed)
     kinds = [("state", "s", "states"), ("organization", "o", "organizations")]
@@ -87,5 +92,5 @@ def entity_pages(counts: dict[str, int], n: int = 600, seed: int = 13) -> list[s
     pages = []
     for i in range(n):
         kind, letter, key = kinds[i % len(kinds)]
-        pages.append(f"/doc/{kind}/{letter}{rng.randrange(counts[key])}")
+        pages.append((f"/doc/{kind}/{letter}{rng.randrange(counts[key])}", "text/html"))
     return pages

@@ -16,9 +16,11 @@ from pathlib import Path
 
 BIN = Path(sys.executable).parent
 WRK_SCRIPT = """
-local paths = {}
-for line in io.lines(os.getenv("BENCH_PATHS")) do paths[#paths + 1] = line end
-local accept = os.getenv("BENCH_ACCEPT")
+local requests = {}
+for line in io.lines(os.getenv("BENCH_PATHS")) do
+  local accept, path = line:match("^([^\t]*)\t(.*)$")
+  requests[#requests + 1] = { path = path, headers = { ["Accept"] = accept } }
+end
 local counter = 0
 local threads = {}
 
@@ -33,7 +35,8 @@ end
 
 request = function()
   counter = counter + 1
-  return wrk.format("GET", paths[(counter % #paths) + 1], { ["Accept"] = accept })
+  local r = requests[(counter % #requests) + 1]
+  return wrk.format("GET", r.path, r.headers)
 end
 
 done = function(summary, latency, requests)
@@ -171,18 +174,17 @@ def rdflib_endpoint_server(nquads: Path, log: Path) -> Server:
 
 def wrk(
     url: str,
-    paths: list[str],
+    paths: list[tuple[str, str]],
     connections: int,
     seconds: float,
-    accept: str,
     work_dir: Path,
     timeout: float = 30,
 ) -> dict:
-    """Run wrk against url with a round-robin over paths; return its summary."""
+    """Run wrk against url with a round-robin over (path, Accept) pairs; return its summary."""
     script = work_dir / "mix.lua"
     script.write_text(WRK_SCRIPT)
     listing = work_dir / "paths.txt"
-    listing.write_text("\n".join(paths) + "\n")
+    listing.write_text("".join(f"{accept}\t{path}\n" for path, accept in paths))
     argv = [
         "wrk",
         "--threads",
@@ -197,7 +199,7 @@ def wrk(
         str(script),
         url,
     ]
-    env = {**os.environ, "BENCH_PATHS": str(listing), "BENCH_ACCEPT": accept}
+    env = {**os.environ, "BENCH_PATHS": str(listing)}
     done = subprocess.run(
         argv, env=env, capture_output=True, text=True, timeout=seconds + timeout + 60
     )
