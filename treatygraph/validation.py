@@ -96,7 +96,9 @@ def validate_graph(
         violations.append(
             Violation(
                 focus=str(focus),
-                path=str(path) if path is not None else None,
+                # A complex path (alternative, sequence …) is a blank node of the shapes graph: its
+                # id means nothing to a reader, and the compiled validator reports none either.
+                path=str(path) if isinstance(path, URIRef) else None,
                 value=str(value) if value is not None else None,
                 shape=str(shape),
                 component=_local(report.value(result, SH.sourceConstraintComponent)),
