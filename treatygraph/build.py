@@ -96,17 +96,31 @@ def current_release(config: Config) -> Path | None:
     return target if (target / INFO_FILE).is_file() else None
 
 
-def load_store(assembled: Assembled, store_path: Path) -> None:
+def _pause_at(config: Config, step: str) -> None:
+    """Sleep where TREATYGRAPH_BUILD_PAUSE says (fault injection: tests kill a build there)."""
+    if config.build_pause and config.build_pause[0] == step:
+        time.sleep(config.build_pause[1])
+
+
+def load_store(
+    assembled: Assembled,
+    store_path: Path,
+    progress: Callable[[str], None] = lambda step: None,
+    after_first_graph: Callable[[], None] = lambda: None,
+) -> None:
     """Bulk-load every named graph into a new Oxigraph store."""
     import pyoxigraph as ox
 
     store = ox.Store(str(store_path))
-    for name, graph in assembled.graphs.items():
+    for number, (name, graph) in enumerate(assembled.graphs.items(), start=1):
         store.bulk_load(
             graph.serialize(format="nt", encoding="utf-8"),
             format=ox.RdfFormat.N_TRIPLES,
             to_graph=ox.NamedNode(assembled.ns.graph(name)),
         )
+        progress(f"Loaded graph {name} ({number} of {len(assembled.graphs)})")
+        if number == 1:
+            after_first_graph()
     store.flush()
     store.optimize()
     del store
@@ -130,10 +144,11 @@ def _prune(config: Config, keep: Path) -> None:
     for old in finished[:-KEEP_RELEASES]:
         if old != keep:
             shutil.rmtree(old, ignore_errors=True)
+    # Called under the build lock, so no other build is writing: what is left was killed.
     for stale in releases.glob(".staging-*"):
-        pid = stale.name.split("-")[1]
-        if not Path(f"/proc/{pid}").exists():
-            shutil.rmtree(stale, ignore_errors=True)
+        shutil.rmtree(stale, ignore_errors=True)
+    for stale in config.build_dir.glob(".current-*"):
+        stale.unlink(missing_ok=True)
 
 
 def build(config: Config, progress: Callable[[str], None] = lambda step: None) -> BuildInfo:
@@ -156,8 +171,9 @@ def build(config: Config, progress: Callable[[str], None] = lambda step: None) -
         staging.mkdir()
         try:
             progress("Loading the Oxigraph store")
-            load_store(assembled, staging / STORE_DIR)
+            load_store(assembled, staging / STORE_DIR, progress, lambda: _pause_at(config, "store"))
             progress("Writing the dumps")
+            _pause_at(config, "dumps")
             import pyoxigraph as ox
 
             store = ox.Store.read_only(str(staging / STORE_DIR))

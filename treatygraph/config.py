@@ -47,6 +47,26 @@ def _env_mapping(name: str, value: str) -> dict[str, str]:
     return pairs
 
 
+BUILD_PAUSE_STEPS = ("store", "dumps")
+
+
+def _env_pause(name: str) -> tuple[str, float] | None:
+    """`step=seconds`: where a build sleeps, so that a test can kill it there."""
+    value = os.environ.get(name)
+    if not value:
+        return None
+    step, _, seconds = value.partition("=")
+    try:
+        if step in BUILD_PAUSE_STEPS:
+            return step, float(seconds)
+    except ValueError:
+        pass
+    raise ValueError(
+        f"environment variable {name}={value!r} is not STEP=SECONDS with STEP one of "
+        f"{', '.join(BUILD_PAUSE_STEPS)}"
+    )
+
+
 @dataclass(frozen=True)
 class Config:
     """Everything the pipeline and the server need to know about where things are."""
@@ -68,6 +88,7 @@ class Config:
     query_workers: int = 3
     query_memory_mb: int = 2048
     wikidata_endpoint: str = WIKIDATA_SPARQL
+    build_pause: tuple[str, float] | None = None  # fault injection: (step, seconds); see README
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -95,6 +116,7 @@ class Config:
         )
         values["query_workers"] = _env_int("TREATYGRAPH_QUERY_WORKERS", default.query_workers)
         values["query_memory_mb"] = _env_int("TREATYGRAPH_QUERY_MEMORY_MB", default.query_memory_mb)
+        values["build_pause"] = _env_pause("TREATYGRAPH_BUILD_PAUSE")
         mirrors = os.environ.get("TREATYGRAPH_SERVICE_MIRRORS")
         if mirrors:
             values["service_mirrors"] = _env_mapping("TREATYGRAPH_SERVICE_MIRRORS", mirrors)
