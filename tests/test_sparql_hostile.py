@@ -268,10 +268,14 @@ def test_a_result_cut_while_streaming_ends_with_the_marker(config, built):
 
 
 def _rss_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
+    """Resident memory of a process, 0 once it is gone (a slow machine may reach the kill first)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except FileNotFoundError:
+        pass
     return 0
 
 
