@@ -19,6 +19,7 @@ from rdflib.namespace import OWL, RDFS, SKOS
 
 from .errors import Collector, DataError, Problem
 from .namespaces import WD, ProjectNamespaces
+from .yamlio import read_text
 
 LINKS_FILE = "wikidata-links.tsv"
 COLUMNS = ("id", "qid", "label", "established", "date")
@@ -63,7 +64,7 @@ def read_links(path: Path) -> list[Link]:
         return []
     problems = Collector()
     links: list[Link] = []
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = read_text(path).splitlines()
     if not lines or tuple(lines[0].split("\t")) != COLUMNS:
         raise DataError(Problem(path, 1, f"the header must be {'<TAB>'.join(COLUMNS)}"))
     for number, text in enumerate(lines[1:], start=2):
