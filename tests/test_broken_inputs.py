@@ -164,6 +164,7 @@ def test_the_corpus_covers_the_issue():
         "unknown-type",
         "missing-ref",
         "changed-source",
+        "wikidata-link-wrong-shape",
     }
     assert required <= set(CASES)
 
