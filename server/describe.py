@@ -402,7 +402,7 @@ class Describer:
             for supported in claim.supports:
                 if supported in by_predicate:
                     targets.add(supported)
-                elif supported.endswith(("startDate", "endDate")) and interval_predicates:
+                elif supported in (TIME + "hasBeginning", TIME + "hasEnd") and interval_predicates:
                     targets.update(interval_predicates)
             if not claim.supports:
                 record_claims.append(claim)

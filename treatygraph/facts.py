@@ -407,7 +407,8 @@ class _Converter:
             for key in supports:
                 spec = self.mapping.fields.get(key)
                 if key in ("start", "end"):
-                    prov.add((node, self.tg.supports, self.tg[f"{key}Date"]))
+                    bound = TIME.hasBeginning if key == "start" else TIME.hasEnd
+                    prov.add((node, self.tg.supports, bound))
                 elif spec is None:
                     self.problems.add(
                         path, key_line(claim, "supports"), f"supports unknown field {key!r}"
