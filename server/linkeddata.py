@@ -304,7 +304,10 @@ def ontology_document(suffix: str | None = None):
 def graph_iri(name: str):
     """A named graph: described, with its size, in the dataset description; whole in the N-Quads dump."""
     cat = catalog()
-    graph = ox.NamedNode(current_build().ns.graph(name))
+    try:
+        graph = ox.NamedNode(current_build().ns.graph(name))
+    except ValueError:  # not an IRI at all (a backslash, a NUL, a space): no such graph
+        return not_found(f"/graph/{name}", name.replace("-", " "))
     if next(iter(cat.store.quads_for_pattern(None, None, None, graph)), None) is None:
         return not_found(graph.value, name.replace("-", " "))
     response = redirect(url_for("dumps.index"), code=303)
