@@ -41,7 +41,7 @@ def home():
         iri = cat.tg + name
         if totals.get(iri):
             starts.append((iri, cat.most_linked(iri, SHOWN), totals[iri]))
-    examples = read_examples(current_app.config["TREATYGRAPH"].queries_dir)
+    examples = read_examples(current_app.config["TREATYGRAPH"].queries_dir, build.ns)
     return render_template(
         "home.html", info=build.info, cat=cat, counts=counts, starts=starts, examples=examples
     )

@@ -38,6 +38,8 @@ class Period:
     end: dt.date | None
     end_text: str
     inferred: bool = False
+    attested: dt.date | None = None  # no period known: the sources show the membership on this day
+    attested_text: str = ""
 
 
 @dataclass
@@ -60,7 +62,7 @@ class Row:
 
     def first_date(self) -> dt.date:
         """When the member first joined in any role (events only when no period has a start)."""
-        starts = [p.start for p in self.periods if p.start]
+        starts = [p.start or p.attested for p in self.periods if p.start or p.attested]
         dates = starts or [e.date for e in self.events]
         return min(dates) if dates else dt.date.max
 
@@ -73,6 +75,10 @@ class Timeline:
     end_year: int
     until: dt.date
     svg: dict
+
+    @property
+    def has_sightings(self) -> bool:
+        return any(p.start is None and p.attested for r in self.rows for p in r.periods)
 
     @property
     def roles(self) -> list[tuple[str, str]]:
@@ -99,7 +105,7 @@ def membership_timeline(catalog: Catalog, iri: str, until: dt.date) -> Timeline 
     """The timeline of the memberships in `iri` (org:organization or tg:treaty), or None if none."""
     rows: dict[str, Row] = {}
     members = catalog.query(
-        f"""SELECT ?m ?member ?role ?start ?sp ?sinf ?end ?ep ?einf WHERE {{
+        f"""SELECT ?m ?member ?role ?start ?sp ?sinf ?end ?ep ?einf ?seen ?seenp WHERE {{
               {{ ?m org:organization <{iri}> }} UNION {{ ?m tg:treaty <{iri}> }}
               ?m org:member ?member .
               OPTIONAL {{ ?m org:role ?role }}
@@ -107,6 +113,8 @@ def membership_timeline(catalog: Catalog, iri: str, until: dt.date) -> Timeline 
                           OPTIONAL {{ ?b tg:datePrecision ?sp }} OPTIONAL {{ ?b tg:inference ?sinf }} }}
               OPTIONAL {{ ?m org:memberDuring/time:hasEnd ?e . ?e time:inXSDDate ?end
                           OPTIONAL {{ ?e tg:datePrecision ?ep }} OPTIONAL {{ ?e tg:inference ?einf }} }}
+              OPTIONAL {{ ?m tg:attestedOn ?a . ?a time:inXSDDate ?seen
+                          OPTIONAL {{ ?a tg:datePrecision ?seenp }} }}
             }}"""
     )
     for r in members:
@@ -133,6 +141,8 @@ def membership_timeline(catalog: Catalog, iri: str, until: dt.date) -> Timeline 
                 end=_date(r["end"]),
                 end_text=_text(r["end"], r["ep"]),
                 inferred=bool(r["sinf"] or r["einf"]),
+                attested=_date(r["seen"]),
+                attested_text=_text(r["seen"], r["seenp"]),
             )
         )
     if not rows:
@@ -171,10 +181,11 @@ def membership_timeline(catalog: Catalog, iri: str, until: dt.date) -> Timeline 
         )
     ordered = sorted(rows.values(), key=lambda row: (row.first_date(), row.label))
     for row in ordered:
-        row.periods.sort(key=lambda p: p.start or dt.date.max)
+        row.periods.sort(key=lambda p: p.start or p.attested or dt.date.max)
         row.events.sort(key=lambda e: e.date)
     dates = [p.start for row in ordered for p in row.periods if p.start]
     dates += [p.end for row in ordered for p in row.periods if p.end]
+    dates += [p.attested for row in ordered for p in row.periods if p.attested]
     dates += [e.date for row in [*ordered, whole] for e in row.events]
     start_year = min(d.year for d in dates) if dates else until.year - 1
     end_year = max([until.year, *(d.year for d in dates)]) + 1
@@ -204,6 +215,11 @@ def _layout(timeline: Timeline) -> dict:
     for index, row in enumerate(rows):
         y = AXIS + index * ROW
         bars = []
+        sightings = [
+            {"x": x(p.attested), "y": y + ROW / 2, "period": p}
+            for p in row.periods
+            if p.start is None and p.attested
+        ]
         for period in row.periods:
             if period.start is None:
                 continue
@@ -219,7 +235,7 @@ def _layout(timeline: Timeline) -> dict:
                 }
             )
         marks = [{"x": x(e.date), "y": y + ROW / 2, "event": e} for e in row.events]
-        laid.append({"y": y, "row": row, "bars": bars, "marks": marks})
+        laid.append({"y": y, "row": row, "bars": bars, "marks": marks, "sightings": sightings})
     height = AXIS + len(rows) * ROW + 10
     return {
         "width": WIDTH,
