@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 
 from flask import Blueprint, Response, current_app, render_template, request, url_for
+from gunicorn.http.errors import NoMoreData, ParseException
 from werkzeug.exceptions import HTTPException
 
 from treatygraph.namespaces import ProjectNamespaces
@@ -174,7 +175,10 @@ def _check_graph_iri(iri: str) -> None:
 
 @blueprint.route("/sparql", methods=["GET", "POST"])
 def endpoint():
-    protocol = read_protocol_request()
+    try:
+        protocol = read_protocol_request()
+    except (ParseException, NoMoreData) as err:  # gunicorn, reading a broken chunked body
+        raise SparqlError(400, f"malformed request body: {err}") from None
     if protocol.query is None:
         if request.method == "POST":
             raise SparqlError(400, "no query: give it in the `query` parameter or the body")
