@@ -77,6 +77,13 @@ def machine() -> dict[str, str]:
         "pyshacl": importlib.metadata.version("pyshacl"),
         "gunicorn": importlib.metadata.version("gunicorn"),
         "wrk": (wrk_version.stdout or wrk_version.stderr).split("\n")[0].strip(),
+        "treatygraph commit": subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).parent,
+        ).stdout.strip()
+        or "unknown",
     }
 
 
@@ -177,6 +184,8 @@ def ours_extras(server, counts: dict, work: Path, args) -> dict:
         )
     else:
         extras[("treatygraph", "entity pages")] = None
+    if not (work / "build" / "current" / "dumps" / "treatygraph.nt.gz").is_file():
+        return extras  # built with --skip dumps
     log("dump download")
     extras[("treatygraph", "dump download")] = download_rate(
         server.url + "/dumps/treatygraph.nt.gz", min(args.seconds, 10)
@@ -224,7 +233,9 @@ def report(results: dict, info: dict, args, started: str, finished: str) -> str:
         build = result["build"]
         stages = build["stages"]
         peak = max(s["peak_mib"] for s in stages.values())
-        cells = " | ".join(f"{stages[s]['seconds']:.1f} s" for s in STAGES)
+        cells = " | ".join(
+            f"{stages[s]['seconds']:.1f} s" if s in stages else "skipped" for s in STAGES
+        )
         lines.append(
             f"| {size} | {build['triples']:,} | {cells} | {build['total_seconds']:.1f} s "
             f"| {peak:,.0f} MiB |"
@@ -321,6 +332,13 @@ def main() -> None:
     parser.add_argument("--rdflib-seconds", type=float, default=30)
     parser.add_argument("--start-timeout", type=float, default=900)
     parser.add_argument("--no-rdflib", action="store_true")
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        choices=["SHACL validation", "dumps"],
+        help="build stage to leave out (to measure serving a size alone); repeatable",
+    )
     parser.add_argument("--work", type=Path, help="working folder (default: a temporary one)")
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args()
@@ -344,7 +362,9 @@ def main() -> None:
             log(f"{size}: generating")
             generated = generate(SIZES[size], work / "data", seed=args.seed)
             log(f"{size}: building {generated.quads:,} quads")
-            build = bulk_build(work, generated.nquads, generated.sources_dir, size == sizes[0])
+            build = bulk_build(
+                work, generated.nquads, generated.sources_dir, size == "100k", args.skip
+            )
             log(f"{size}: built in {build['total_seconds']:.1f} s")
             served = serve_and_load(size, work, generated.counts, args)
             results["sizes"][size] = {"build": build, "counts": generated.counts, **served}

@@ -7,7 +7,7 @@ shapes compiled to SPARQL (treatygraph/shacl_sparql.py), derives the Wikidata vi
 update, and writes the dumps with the build's own streaming writer. It produces a release that
 `treatygraph serve` serves like any other.
 
-Run: python -m bench.bulk_build BUILD_DIR NQUADS SOURCES_DIR [--reference]  (prints JSON; with
+Run: python -m bench.bulk_build BUILD_DIR NQUADS SOURCES_DIR [--reference] [--skip=STAGE ...]  (prints JSON; with
 --reference also the time pyshacl and the rdflib view builder take on the same data)
 """
 
@@ -22,6 +22,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pyoxigraph as ox
+from rdflib.namespace import RDF
 
 from treatygraph import __version__
 from treatygraph.assemble import assemble
@@ -33,6 +34,7 @@ from treatygraph.namespaces import (
     GRAPH_ONTOLOGY,
     GRAPH_PROVENANCE,
     GRAPH_WIKIDATA_VIEW,
+    ORG,
 )
 from treatygraph.shacl_sparql import validate_store
 from treatygraph.sources import normalise_space
@@ -71,6 +73,7 @@ INSERT {{ GRAPH <{graph}> {{
 }} }}
 USING <{facts}> USING <{provenance}>
 WHERE {{
+  MINUS {{ VALUES ?m {{ {curated} }} }}
   ?m a org:Membership ; org:member ?member ; org:organization ?org ; org:role ?role ;
      org:memberDuring ?interval .
   ?interval time:hasBeginning/time:inXSDDate ?startDate .
@@ -127,8 +130,14 @@ def check_quotes(store: ox.Store, tg: str, sources_dir: Path) -> int:
     return checked
 
 
-def bulk_build(config: Config, nquads: Path, sources_dir: Path) -> dict:
-    """Build the curated data plus `nquads` into config.build_dir; return stage times and peaks."""
+def bulk_build(
+    config: Config, nquads: Path, sources_dir: Path, skip: frozenset[str] = frozenset()
+) -> dict:
+    """Build the curated data plus `nquads` into config.build_dir; return stage times and peaks.
+
+    `skip` may name "SHACL validation" and "dumps", to serve a size without waiting for them
+    (the release then has no dumps, and says so in build.json's version).
+    """
     stages: dict[str, dict] = {}
     started = time.perf_counter()
 
@@ -166,10 +175,11 @@ def bulk_build(config: Config, nquads: Path, sources_dir: Path) -> dict:
         began = time.perf_counter()
         # The derived Wikidata view is not in the store yet, so the union of every graph is
         # exactly what the build validates (and Oxigraph's union is its fastest dataset).
-        report = validate_store(store, assembled.shapes)
-        if not report.conforms:
-            raise SystemExit(report.text()[:5000])
-        stage("SHACL validation", began)
+        if "SHACL validation" not in skip:
+            report = validate_store(store, assembled.shapes)
+            if not report.conforms:
+                raise SystemExit(report.text()[:5000])
+            stage("SHACL validation", began)
 
         began = time.perf_counter()
         view = assembled.ns.graph(GRAPH_WIKIDATA_VIEW)
@@ -179,35 +189,40 @@ def bulk_build(config: Config, nquads: Path, sources_dir: Path) -> dict:
             format=ox.RdfFormat.N_TRIPLES,
             to_graph=ox.NamedNode(view),
         )
-        bulk_only = ox.Store()  # the bulk memberships alone, so curated ones keep their own view
-        bulk_only.bulk_load(path=str(nquads), format=ox.RdfFormat.N_QUADS)
-        bulk_only.update(
+        store.update(
             WIKIDATA_VIEW.format(
                 tg=assembled.ns.tg,
                 graph=view,
                 base=assembled.ns.base,
                 facts=assembled.ns.graph(GRAPH_FACTS),
                 provenance=assembled.ns.graph(GRAPH_PROVENANCE),
+                # curated memberships already have their statements from the Python builder
+                curated=" ".join(
+                    f"<{m}>"
+                    for m in assembled.graphs[GRAPH_FACTS].subjects(RDF.type, ORG.Membership)
+                ),
             )
         )
-        store.bulk_extend(bulk_only.quads_for_pattern(None, None, None, ox.NamedNode(view)))
-        del bulk_only
         store.flush()
         view_triples = len(list(store.quads_for_pattern(None, None, None, ox.NamedNode(view))))
         stage("Wikidata view", began)
 
         began = time.perf_counter()
         built_at = build_time()
-        version = f"{__version__}+bench"
-        triples = write_dumps(
-            store,
-            staging / DUMPS_DIR,
-            assembled.ns,
-            assembled.graphs[GRAPH_ONTOLOGY],
-            assembled.shapes,
-            version,
-            built_at,
-        )
+        version = f"{__version__}+bench" + ("-nodumps" if "dumps" in skip else "")
+        if "dumps" in skip:
+            (staging / DUMPS_DIR).mkdir()
+            triples = len(store)
+        else:
+            triples = write_dumps(
+                store,
+                staging / DUMPS_DIR,
+                assembled.ns,
+                assembled.graphs[GRAPH_ONTOLOGY],
+                assembled.shapes,
+                version,
+                built_at,
+            )
         del store
         info = BuildInfo(version, built_at, triples, "bench", config.base_iri)
         (staging / INFO_FILE).write_text(json.dumps(info.__dict__, indent=2), encoding="utf-8")
@@ -217,7 +232,8 @@ def bulk_build(config: Config, nquads: Path, sources_dir: Path) -> dict:
         tmp = link.with_name(f".current-{os.getpid()}")
         tmp.symlink_to(release.relative_to(config.build_dir))
         os.replace(tmp, link)
-        stage("dumps", began)
+        if "dumps" not in skip:
+            stage("dumps", began)
 
     return {
         "stages": stages,
@@ -273,9 +289,11 @@ def reference(config: Config, nquads: Path) -> dict:
 
 def main(argv: list[str]) -> None:
     with_reference = "--reference" in argv
-    build_dir, nquads, sources_dir = (Path(a).resolve() for a in argv if a != "--reference")
+    skip = frozenset(a.split("=", 1)[1] for a in argv if a.startswith("--skip="))
+    paths = [a for a in argv if not a.startswith("--")]
+    build_dir, nquads, sources_dir = (Path(a).resolve() for a in paths)
     config = Config.from_env(build_dir=build_dir)
-    result = bulk_build(config, nquads, sources_dir)
+    result = bulk_build(config, nquads, sources_dir, skip)
     if with_reference:
         result["reference"] = reference(config, nquads)
     print(json.dumps(result))

@@ -114,8 +114,6 @@ class _Writer:
         self.quads = 0
         self.texts: list[list[str]] = [[] for _ in range(n_sources)]
         self._derived: tuple[str, set[int]] = ("", set())
-        # (state, organization, role) of the memberships written: one per status, so none overlap.
-        self.membership_keys: set[tuple[str, str, str]] = set()
 
     def quad(self, s: str, p: str, o: str, graph: str) -> None:
         self.handle.write(f"{s} {p} {o} {graph} .\n")
@@ -154,14 +152,6 @@ class _Writer:
             spoken = f"{day} {MONTHS[month - 1]} {year}"
         graph(node, f"<{TIME}inXSDDate>", _typed(f"{year:04d}-{month:02d}-{day:02d}", f"{XSD}date"))
         graph(node, self.tgt("datePrecision"), f"<{TIME}{precision}>")
-        if precision == "unitYear":
-            graph(node, f"<{TIME}inXSDgYear>", _typed(f"{year:04d}", f"{XSD}gYear"))
-        elif precision == "unitMonth":
-            graph(
-                node,
-                f"<{TIME}inXSDgYearMonth>",
-                _typed(f"{year:04d}-{month:02d}", f"{XSD}gYearMonth"),
-            )
         return spoken
 
     def claim(self, subject_local: str, n: int, quote: str, supports: str | None = None) -> None:
@@ -264,9 +254,6 @@ def _membership(w: _Writer, rng: random.Random, i: int, state, org) -> None:
     local = f"membership/m{i}"
     node = w.iri(local)
     role = rng.choice(ROLES)
-    if (state_local, org_local, role) in w.membership_keys:
-        return
-    w.membership_keys.add((state_local, org_local, role))
     w.fact(node, RDF_TYPE, f"<{ORG}Membership>")
     w.fact(node, f"<{ORG}member>", w.iri(state_local))
     w.fact(node, f"<{ORG}organization>", w.iri(org_local))
