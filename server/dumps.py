@@ -12,7 +12,7 @@ from flask import Blueprint, Response, abort, render_template, request, send_fro
 from treatygraph.dumps import DISTRIBUTIONS
 
 from .builds import current_build
-from .formats import FORMATS, UnknownFormat, negotiate
+from .formats import DOCUMENT_FORMATS, UnknownFormat, negotiate
 
 blueprint = Blueprint("dumps", __name__)
 SERVED = {d.file: d.media_type for d in DISTRIBUTIONS} | {
@@ -31,10 +31,10 @@ def _description() -> Response:
     except UnknownFormat as err:
         return Response(f"{err}\n", 400, mimetype="text/plain")
     build = current_build()
-    etag, modified = build_etag(f"void-{fmt.suffix}"), build_time()
+    etag, modified = build_etag(f"void-{fmt.key}"), build_time()
     links = ", ".join(
-        f'</.well-known/void?format={f.suffix}>; rel="alternate"; type="{f.media_type}"'
-        for f in FORMATS
+        f'</.well-known/void?format={f.key}>; rel="alternate"; type="{f.media_type}"'
+        for f in DOCUMENT_FORMATS
     )
     headers = {"Vary": "Accept", "Link": links}
     if not_modified(etag, modified):
@@ -45,7 +45,7 @@ def _description() -> Response:
         body = render_template("dumps.html", rows=_rows(build, triples), info=build.info)
         response = Response(body, mimetype="text/html", headers=headers)
     else:
-        body = ox.serialize(triples, format=fmt.rdf, prefixes=used_prefixes(triples))
+        body = ox.serialize(triples, format=fmt.oxigraph, prefixes=used_prefixes(triples))
         response = Response(body, mimetype=fmt.media_type, headers=headers)
     return cached(response, etag, modified)
 

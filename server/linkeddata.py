@@ -18,7 +18,7 @@ from flask import Blueprint, Response, jsonify, redirect, render_template, reque
 from .builds import NoBuild, current_build
 from .catalog import Catalog, catalog
 from .describe import Describer, entity_triples, term_triples
-from .formats import FORMATS, HTML, DocFormat, UnknownFormat, negotiate, split_suffix
+from .formats import DOCUMENT_FORMATS, HTML, Format, UnknownFormat, negotiate, split_suffix
 from .timeline import membership_timeline
 
 blueprint = Blueprint("linkeddata", __name__)
@@ -64,7 +64,7 @@ def not_modified(etag: str, modified: dt.datetime) -> bool:
 
 def alternates(stem: str) -> str:
     return ", ".join(
-        f'<{stem}.{f.suffix}>; rel="alternate"; type="{f.media_type}"' for f in FORMATS
+        f'<{stem}.{f.key}>; rel="alternate"; type="{f.media_type}"' for f in DOCUMENT_FORMATS
     )
 
 
@@ -91,13 +91,13 @@ def used_prefixes(triples: Iterable[ox.Triple]) -> dict[str, str]:
     }
 
 
-def rdf_body(triples: list[ox.Triple], fmt: DocFormat) -> bytes:
-    return ox.serialize(triples, format=fmt.rdf, prefixes=used_prefixes(triples))
+def rdf_body(triples: list[ox.Triple], fmt: Format) -> bytes:
+    return ox.serialize(triples, format=fmt.oxigraph, prefixes=used_prefixes(triples))
 
 
 def document_response(
     stem: str,
-    fmt: DocFormat | None,
+    fmt: Format | None,
     triples: Callable[[], list[ox.Triple]],
     page: Callable[[], str],
 ) -> Response:
@@ -108,11 +108,11 @@ def document_response(
             fmt = negotiate(request)
         except UnknownFormat as err:
             return Response(f"{err}\n", 400, mimetype="text/plain")
-    etag, modified = build_etag(fmt.suffix), build_time()
+    etag, modified = build_etag(fmt.key), build_time()
     headers = {"Link": alternates(stem)}
     if negotiated:
         headers["Vary"] = "Accept"
-        headers["Content-Location"] = f"{stem}.{fmt.suffix}"
+        headers["Content-Location"] = f"{stem}.{fmt.key}"
     if not_modified(etag, modified):
         return cached(Response(status=304, headers=headers), etag, modified)
     if fmt.is_html:
@@ -122,14 +122,14 @@ def document_response(
     return cached(response, etag, modified)
 
 
-def see_other(stem: str, fmt: DocFormat | None = None) -> Response:
+def see_other(stem: str, fmt: Format | None = None) -> Response:
     """303 to the document in the asked-for format."""
     if fmt is None:
         try:
             fmt = negotiate(request)
         except UnknownFormat as err:
             return Response(f"{err}\n", 400, mimetype="text/plain")
-    response = redirect(f"{stem}.{fmt.suffix}", code=303)
+    response = redirect(f"{stem}.{fmt.key}", code=303)
     response.headers["Vary"] = "Accept"
     response.headers["Link"] = alternates(stem)
     return response
@@ -223,7 +223,7 @@ def entity_page(cat: Catalog, iri: str, stem: str) -> str:
     until = dt.date.fromisoformat(current_build().info.built_at[:10])
     timeline = membership_timeline(cat, iri, until)
     return render_template(
-        "entity.html", page=page, cat=cat, stem=stem, timeline=timeline, formats=FORMATS
+        "entity.html", page=page, cat=cat, stem=stem, timeline=timeline, formats=DOCUMENT_FORMATS
     )
 
 
@@ -322,7 +322,7 @@ def dataset_iri():
         fmt = negotiate(request)
     except UnknownFormat as err:
         return Response(f"{err}\n", 400, mimetype="text/plain")
-    target = url_for("dumps.index") if fmt.is_html else f"/.well-known/void?format={fmt.suffix}"
+    target = url_for("dumps.index") if fmt.is_html else f"/.well-known/void?format={fmt.key}"
     response = redirect(target, code=303)
     response.headers["Vary"] = "Accept"
     return response

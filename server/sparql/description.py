@@ -12,16 +12,9 @@ from rdflib.namespace import RDF, VOID, XSD
 
 from treatygraph.namespaces import SD, ProjectNamespaces
 
-from .formats import FORMATS
+from .formats import GRAPH, SPARQL_FORMATS, offered
 
-RDFLIB_FORMATS = {
-    "ttl": "turtle",
-    "nt": "nt",
-    "jsonld": "json-ld",
-    "rdf": "xml",
-    "trig": "trig",
-    "nq": "nquads",
-}
+RDFLIB_FORMATS = {f.key: f.rdflib for f in offered(GRAPH)}  # the service description's writers
 ENTAILMENT_SIMPLE = URIRef("http://www.w3.org/ns/entailment/Simple")
 
 
@@ -51,7 +44,7 @@ def service_description(endpoint: str, sizes: tuple[int, dict[str, int]]) -> Gra
     graph.add((service, SD.feature, SD.UnionDefaultGraph))
     graph.add((service, SD.feature, SD.BasicFederatedQuery))
     graph.add((service, SD.defaultEntailmentRegime, ENTAILMENT_SIMPLE))
-    for fmt in FORMATS:
+    for fmt in SPARQL_FORMATS:
         graph.add((service, SD.resultFormat, URIRef(fmt.w3c)))
     total, named = sizes
     dataset = BNode()

@@ -24,6 +24,8 @@ import pyoxigraph as ox
 from treatygraph.federation import ServiceFailed, resolve_services
 from treatygraph.sparql_text import QueryText, blank_out
 
+from ..formats import BY_KEY
+
 STORE_DIR = "store"
 HOLD_BYTES = 256 * 1024  # kept before the first byte goes out, so small answers get exact headers
 CHUNK_BYTES = 64 * 1024
@@ -195,27 +197,11 @@ def write_results(results, job: Job, sink: Sink) -> int | None:
     """Serialize into the sink; the number of rows or triples the result was cut at, if it was."""
     key = job.format_key
     if isinstance(results, ox.QueryBoolean):
-        sink.write(results.serialize(format=_RESULT_FORMATS[key]))
+        sink.write(results.serialize(format=BY_KEY[key].oxigraph))
         return None
     if isinstance(results, ox.QuerySolutions):
         return _WRITERS[key](results, sink, job.max_rows)
     return _write_graph(results, job, sink)
-
-
-_RESULT_FORMATS = {
-    "srj": ox.QueryResultsFormat.JSON,
-    "srx": ox.QueryResultsFormat.XML,
-    "csv": ox.QueryResultsFormat.CSV,
-    "tsv": ox.QueryResultsFormat.TSV,
-}
-_RDF_FORMATS = {
-    "ttl": ox.RdfFormat.TURTLE,
-    "nt": ox.RdfFormat.N_TRIPLES,
-    "jsonld": ox.RdfFormat.JSON_LD,
-    "rdf": ox.RdfFormat.RDF_XML,
-    "trig": ox.RdfFormat.TRIG,
-    "nq": ox.RdfFormat.N_QUADS,
-}
 
 
 def cut_note(limit: int, what: str) -> str:
@@ -246,7 +232,7 @@ def _write_graph(triples, job: Job, sink: Sink) -> int | None:
     if key in ("trig", "nq"):
         items = (ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in items)
     prefixes = job.prefixes if key in ("ttl", "trig", "rdf") else None
-    ox.serialize(items, sink, _RDF_FORMATS[key], prefixes=prefixes)
+    ox.serialize(items, sink, BY_KEY[key].oxigraph, prefixes=prefixes)
     if not limited.cut:
         return None
     note = cut_note(job.max_rows, "triples")
