@@ -27,6 +27,7 @@ import os
 import platform
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -95,7 +96,7 @@ def log(message: str) -> None:
     print(f"[{dt.datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
 
 
-def bulk_build(work: Path, nquads: Path, sources: Path, reference: bool) -> dict:
+def bulk_build(work: Path, nquads: Path, sources: Path, reference: bool, skip: list[str]) -> dict:
     argv = [
         sys.executable,
         "-m",
@@ -106,6 +107,7 @@ def bulk_build(work: Path, nquads: Path, sources: Path, reference: bool) -> dict
     ]
     if reference:
         argv.append("--reference")
+    argv += [f"--skip={stage}" for stage in skip]
     done = subprocess.run(argv, capture_output=True, text=True, cwd=Path(__file__).parent.parent)
     if done.returncode != 0:
         raise SystemExit(f"bulk build failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
@@ -130,6 +132,7 @@ def serve_and_load(size: str, work: Path, counts: dict, args) -> dict:
     store = release / "store"
     endpoint = {}
     servers = {}
+    shapes: dict = {}
     extras: dict = {}
     runs = [("treatygraph", "/sparql"), ("oxigraph", "/query")]
     if not args.no_rdflib:
@@ -154,6 +157,8 @@ def serve_and_load(size: str, work: Path, counts: dict, args) -> dict:
                 servers[name] = {"ready_s": None, "peak_rss_mib": server.peak_rss_mib}
                 continue
             seconds = args.rdflib_seconds if name == "rdflib-endpoint" else args.seconds
+            log(f"{size}: {name}, each query shape alone, one client")
+            shapes[name] = shape_latencies(server.url, path, counts)
             for clients in (8, 32):
                 log(f"{size}: {name}, query mix, {clients} clients, {seconds} s")
                 endpoint[(name, clients)] = wrk(
@@ -166,7 +171,25 @@ def serve_and_load(size: str, work: Path, counts: dict, args) -> dict:
             if name == "treatygraph":
                 extras.update(ours_extras(server, counts, work, args))
             servers[name] = {"ready_s": server.ready_seconds, "peak_rss_mib": server.peak_rss_mib}
-    return {"endpoint": endpoint, "servers": servers, "extras": extras}
+    return {"endpoint": endpoint, "servers": servers, "extras": extras, "shapes": shapes}
+
+
+def shape_latencies(url: str, path: str, counts: dict, rounds: int = 5) -> dict[str, float]:
+    """Median latency of each query shape, asked `rounds` times in a row by one client (ms)."""
+    medians = {}
+    for shape in SHAPES:
+        samples = []
+        for request_path, accept in mix(counts, path, n=rounds, seed=17, shapes=(shape,)):
+            request = urllib.request.Request(url + request_path, headers={"Accept": accept})
+            began = time.perf_counter()
+            try:
+                with urllib.request.urlopen(request, timeout=120) as response:
+                    response.read()
+                samples.append((time.perf_counter() - began) * 1000)
+            except OSError:
+                samples.append(float("inf"))
+        medians[shape] = statistics.median(samples)
+    return medians
 
 
 def ours_extras(server, counts: dict, work: Path, args) -> dict:
@@ -281,6 +304,22 @@ def report(results: dict, info: dict, args, started: str, finished: str) -> str:
                 f"| {ratio(run['rps'], ox_run and ox_run['rps'])} "
                 f"| {ratio(run['rps'], rd_run and rd_run['rps']) if rd_run and rd_run['ok'] else 'n/a'} |"
             )
+    lines += [
+        "",
+        "## Each query shape alone: median of 5 requests in a row, one client",
+        "",
+        "| size | shape | treatygraph | oxigraph | rdflib-endpoint | treatygraph / oxigraph |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for size, result in results["sizes"].items():
+        shapes = result.get("shapes", {})
+        for shape in SHAPES:
+            cells = [
+                shapes.get(n, {}).get(shape) for n in ("treatygraph", "oxigraph", "rdflib-endpoint")
+            ]
+            text = [f"{c:,.1f} ms" if c is not None and c != float("inf") else "n/a" for c in cells]
+            slower = ratio(cells[0], cells[1]) if cells[0] and cells[1] else "n/a"
+            lines.append(f"| {size} | {shape} | {' | '.join(text)} | {slower} |")
     lines += [
         "",
         "## Entity lookups, entity pages, dumps, memory",
