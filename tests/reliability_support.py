@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import requests
 from conftest import free_port
 
+from treatygraph.build import BuildInfo, _swap_current, current_release
 from treatygraph.config import Config
 
 WIKIDATA = "https://query.wikidata.org/sparql"
@@ -38,6 +40,15 @@ FINGERPRINT = (
 def add_marker_record(config: Config) -> None:
     """Add one valid record, so the next build differs from the last in a known way."""
     (config.facts_dir / "zz-reliability-marker.yaml").write_text(MARKER_RECORD, encoding="utf-8")
+
+
+def seed_with(built: Config, config: Config) -> BuildInfo:
+    """Give `config` a copy of the session's good build as its current one (cheaper than a build)."""
+    source = current_release(built)
+    release = config.build_dir / "releases" / source.name
+    shutil.copytree(source, release)
+    _swap_current(config, release)
+    return BuildInfo.read(release)
 
 
 def cli_env(config: Config, **extra: str) -> dict[str, str]:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from reliability_support import seed_with
 from ruamel.yaml import YAML
 
 from treatygraph.build import build, current_release, input_digest
@@ -130,23 +131,26 @@ def build_folder_state(config: Config) -> tuple[str, list[str]]:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    """One copy of the real inputs with a good build, and the app serving it."""
+def world(tmp_path_factory, config, built):
+    """One copy of the real inputs, a good build (the session's), the app serving it, and the
+    digest of the inputs as copied, which every case must leave as it found it."""
     from server.app import create_app
+    from server.sparql import shutdown
 
     root = tmp_path_factory.mktemp("broken-inputs")
     for name in INPUT_FOLDERS:
         shutil.copytree(PROJECT_ROOT / name, root / name)
-    config = Config.from_env(
+    inputs = Config.from_env(
         data_dir=root / "data",
         ontology_dir=root / "ontology",
         shapes_dir=root / "shapes",
         build_dir=root / "build",
     )
-    good = build(config)
-    app = create_app(config)
+    seed_with(config, inputs)
+    app = create_app(inputs)
     app.config["TESTING"] = True
-    return config, good, app
+    yield inputs, input_digest(inputs), app
+    shutdown(app)
 
 
 def test_the_corpus_covers_the_issue():
@@ -171,7 +175,7 @@ def test_the_corpus_covers_the_issue():
 
 @pytest.mark.parametrize("name", CASES)
 def test_broken_input_fails_cleanly_and_changes_nothing(world, name):
-    config, good, app = world
+    config, pristine, app = world
     case = Case.load(name)
     root = inputs_root(config)
     client = app.test_client()
@@ -202,15 +206,15 @@ def test_broken_input_fails_cleanly_and_changes_nothing(world, name):
     assert answer.status_code == 200
     assert answer.get_json()["boolean"] is True
 
-    assert input_digest(config) == good.input_digest, "the overlay was not undone exactly"
+    assert input_digest(config) == pristine, "the overlay was not undone exactly"
 
 
 def test_a_fresh_build_after_the_fixes_succeeds(world):
     """Every case restored the inputs exactly (checked by digest), so one fresh build stands for all."""
-    config, good, app = world
+    config, pristine, app = world
     before = current_release(config)
     fixed = build(config)
-    assert fixed.version == good.version
+    assert fixed.input_digest == pristine
     assert current_release(config) != before
     assert not list((config.build_dir / "releases").glob(".staging-*"))
     health = app.test_client().get("/healthz")

@@ -26,6 +26,7 @@ from reliability_support import (
     add_marker_record,
     cli_env,
     fingerprint,
+    seed_with,
     serving,
 )
 from sparql_support import endpoint_server
@@ -33,7 +34,7 @@ from sparql_support import endpoint_server
 from treatygraph.build import _swap_current, build, current_release
 
 ASK_MARKER = f"ASK {{ <{MARKER}> ?p ?o }}"
-FLIPS = 10  # swaps of `current` between two builds while clients hammer the server
+FLIPS = 8  # swaps of `current` between two builds while clients hammer the server
 FLIP_INTERVAL = 0.5
 
 
@@ -79,8 +80,8 @@ def _ask(base_url: str, query: str) -> bool:
     [("store=120", "Loaded graph"), ("dumps=120", "Writing the dumps")],
     ids=["halfway-through-the-store-load", "before-the-dumps"],
 )
-def test_kill_9_of_a_build_loses_nothing(inputs_copy, pause, kill_after):
-    good = build(inputs_copy)
+def test_kill_9_of_a_build_loses_nothing(config, built, inputs_copy, pause, kill_after):
+    good = seed_with(config, inputs_copy)
     good_release = current_release(inputs_copy)
     add_marker_record(inputs_copy)
     with serving(inputs_copy) as server:
@@ -138,10 +139,12 @@ def test_kill_9_of_a_build_loses_nothing(inputs_copy, pause, kill_after):
         assert new["version"] != good.version and new["triples"] > good.triples
 
 
-def test_a_build_swapped_in_under_load_fails_no_request_and_mixes_no_builds(inputs_copy):
+def test_a_build_swapped_in_under_load_fails_no_request_and_mixes_no_builds(
+    config, built, inputs_copy
+):
     """Threads query, read pages and download dumps while `current` flips between two builds
     (and a third is built): every request succeeds and every answer is exactly one build's."""
-    first = build(inputs_copy)
+    first = seed_with(config, inputs_copy)
     release_a = current_release(inputs_copy)
     add_marker_record(inputs_copy)
     second = build(inputs_copy)
@@ -226,8 +229,8 @@ def test_a_build_swapped_in_under_load_fails_no_request_and_mixes_no_builds(inpu
         assert seen[(kind, "a")] and seen[(kind, "b")], f"{kind} never saw both builds: {seen}"
 
 
-def test_sigterm_lets_in_flight_requests_finish_then_exits(inputs_copy):
-    build(inputs_copy)
+def test_sigterm_lets_in_flight_requests_finish_then_exits(config, built, inputs_copy):
+    seed_with(config, inputs_copy)
     slow = SlowSparqlEndpoint(delay=3.0)
     try:
         with serving(inputs_copy, TREATYGRAPH_SERVICE_MIRRORS=slow.mirrors) as server:
