@@ -31,7 +31,9 @@ from reliability_support import (
 )
 from sparql_support import endpoint_server
 
-from treatygraph.build import _swap_current, build, current_release
+from server.app import create_app
+from server.sparql import shutdown
+from treatygraph.build import _swap_current, build, current_release, rewrite_dumps
 
 ASK_MARKER = f"ASK {{ <{MARKER}> ?p ?o }}"
 FLIPS = 8  # swaps of `current` between two builds while clients hammer the server
@@ -313,3 +315,44 @@ def test_a_query_worker_killed_mid_query_fails_that_request_only(config, built):
             assert workers.kills == 1
     finally:
         slow.close()
+
+
+def test_rewriting_the_dumps_never_takes_them_away(config, built, inputs_copy):
+    """`treatygraph dump` under readers: no download fails, a killed rewrite's leftovers go."""
+    seed_with(config, inputs_copy)
+    release = current_release(inputs_copy)
+    dumps = release / "dumps"
+    before = {path.name: path.read_bytes() for path in dumps.iterdir()}
+    for leftover in (".dumps-999999", ".old-dumps-999999"):  # as a killed rewrite leaves them
+        (release / leftover).mkdir()
+        (release / leftover / "treatygraph.ttl").write_text("half written")
+    app = create_app(inputs_copy)
+    stop = threading.Event()
+    statuses: Counter = Counter()
+
+    def reader() -> None:
+        client = app.test_client()
+        while not stop.is_set():
+            for name in ("void.ttl", "treatygraph.nt.gz", "SHA256SUMS"):
+                response = client.get(f"/dumps/{name}")
+                statuses[response.status_code] += 1
+                response.close()
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        for _ in range(3):
+            rewrite_dumps(inputs_copy)
+    finally:
+        stop.set()
+        thread.join(30)
+        shutdown(app)
+    assert set(statuses) == {200}, statuses
+    assert not list(release.glob(".dumps-*")) and not list(release.glob(".old-dumps-*"))
+    after = {path.name: path.read_bytes() for path in dumps.iterdir()}
+    assert set(after) == set(before)
+    for name in ("treatygraph.nt.gz", "treatygraph.nq.gz"):  # the sorted, byte-stable ones
+        assert after[name] == before[name]
+    for line in (dumps / "SHA256SUMS").read_text().splitlines():
+        digest, name = line.split("  ")
+        assert hashlib.sha256((dumps / name).read_bytes()).hexdigest() == digest

@@ -218,10 +218,14 @@ def rewrite_dumps(config: Config) -> BuildInfo:
         store = ox.Store.read_only(str(release / STORE_DIR))
         ontology = store_graph(store, ns.graph(GRAPH_ONTOLOGY))
         shapes = load_turtle_dir(config.shapes_dir, ns)
+        for stale in (*release.glob(".dumps-*"), *release.glob(".old-dumps-*")):
+            shutil.rmtree(stale, ignore_errors=True)  # left by a rewrite that was killed
         staging = release / f".dumps-{os.getpid()}"
         write_dumps(store, staging, ns, ontology, shapes, info.version, info.built_at)
-        old = release / f".old-dumps-{os.getpid()}"
-        (release / DUMPS_DIR).rename(old)
-        staging.rename(release / DUMPS_DIR)
-        shutil.rmtree(old)
+        # File by file, each replaced atomically, the checksums and the description last: the
+        # folder being served never goes missing, and a killed rewrite leaves whole files.
+        last = ("SHA256SUMS", "void.ttl")
+        for path in sorted(staging.iterdir(), key=lambda p: (p.name in last, p.name)):
+            os.replace(path, release / DUMPS_DIR / path.name)
+        shutil.rmtree(staging)
     return info

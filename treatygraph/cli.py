@@ -169,9 +169,12 @@ def query(sparql: str | None, path: Path | None, fmt: str) -> None:
 @main.command()
 def dump() -> None:
     """Write the dumps of the current build again from its store."""
-    from .build import rewrite_dumps
+    from .build import BuildLocked, rewrite_dumps
 
-    info = rewrite_dumps(_config())
+    try:
+        info = rewrite_dumps(_config())
+    except (FileNotFoundError, BuildLocked) as err:
+        _fail(str(err))
     click.echo(f"Dumps written: {info.triples} triples")
 
 
