@@ -7,7 +7,7 @@ copy of the real inputs, laid out like the project (`data/`, `ontology/`, `shape
     path.delete   the real file removed
 The expected error names a file (relative to the inputs) and a line, given as a number (`line`) or as
 the first line of the overlaid file containing a text (`line_of`), so the cases survive edits to the
-real data.
+real data; neither, for a problem with the whole file (a missing one).
 
 For each case, `treatygraph build` runs as a subprocess and must exit 1 with `file:line` and the
 message, no traceback, no new release, no staging folder, `current` unchanged; the app opened on the
@@ -65,6 +65,12 @@ class Case:
 
     def overlay_files(self) -> list[Path]:
         return sorted(p for p in self.folder.rglob("*") if p.is_file() and p.name != "case.yaml")
+
+    def expected_where(self, root: Path) -> str:
+        """`path:line`, or `path: ` for a problem with the whole file (it is missing)."""
+        if self.line is None and self.line_of is None:
+            return f"{root / self.file}: "
+        return f"{root / self.file}:{self.expected_line(root)}"
 
     def expected_line(self, root: Path) -> int:
         if self.line is not None:
@@ -184,7 +190,7 @@ def test_broken_input_fails_cleanly_and_changes_nothing(world, name):
 
     before = apply_overlay(case, root)
     try:
-        expected_where = f"{root / case.file}:{case.expected_line(root)}"
+        expected_where = case.expected_where(root)
         result = run_build_cli(config)
     finally:
         undo_overlay(before)

@@ -57,6 +57,8 @@ def build(quiet: bool) -> None:
         _fail(f"Build failed; the last good build is still in place.\n{err.report.text()}")
     except BuildLocked as err:
         _fail(str(err))
+    except OSError as err:  # the build folder: not writable, disk full
+        _fail(f"Build failed; the last good build is still in place.\n{err}")
     if not quiet:
         click.echo(f"{info.version}: {info.triples} triples in {config.current_build}")
 

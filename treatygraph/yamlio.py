@@ -46,7 +46,10 @@ def _yaml() -> YAML:
 
 def read_text(path: Path) -> str:
     """Read a UTF-8 file, reporting the byte offset of any invalid sequence."""
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise DataError(Problem(path, None, f"cannot be read: {err.strerror}")) from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as err:
