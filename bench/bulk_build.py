@@ -49,7 +49,7 @@ SELECT ?claim ?quote ?file WHERE {{
 
 # The membership pattern of treatygraph/wikidata_view.py (P463 "member of" with P580/P582
 # start/end, P2868 role for non-full members, preferred rank and a truthy triple when current, a
-# reference per claim with P248 "stated in" and P1683 "quote"), as one SPARQL update so it runs
+# reference per claim with P248 "stated in" and P1683 "quote"), as one SPARQL CONSTRUCT that runs
 # inside Oxigraph. Statement and reference IRIs are content hashes, as in the Python builder.
 WIKIDATA_VIEW = """
 PREFIX org: <http://www.w3.org/ns/org#>
@@ -64,14 +64,13 @@ PREFIX pq: <http://www.wikidata.org/prop/qualifier/>
 PREFIX pr: <http://www.wikidata.org/prop/reference/>
 PREFIX wdt: <http://www.wikidata.org/prop/direct/>
 PREFIX wikibase: <http://wikiba.se/ontology#>
-INSERT {{ GRAPH <{graph}> {{
+CONSTRUCT {{
   ?member p:P463 ?statement .
   ?statement a wikibase:Statement ; ps:P463 ?org ; wikibase:rank ?rank ;
     pq:P580 ?start ; pq:P582 ?end ; pq:P2868 ?qualifierRole ; prov:wasDerivedFrom ?reference .
   ?statement a ?best . ?truthyMember wdt:P463 ?org .
   ?reference a wikibase:Reference ; pr:P248 ?source ; pr:P1683 ?quote .
-}} }}
-USING <{facts}> USING <{provenance}>
+}}
 WHERE {{
   MINUS {{ VALUES ?m {{ {curated} }} }}
   ?m a org:Membership ; org:member ?member ; org:organization ?org ; org:role ?role ;
@@ -189,20 +188,24 @@ def bulk_build(
             format=ox.RdfFormat.N_TRIPLES,
             to_graph=ox.NamedNode(view),
         )
-        store.update(
-            WIKIDATA_VIEW.format(
-                tg=assembled.ns.tg,
-                graph=view,
-                base=assembled.ns.base,
-                facts=assembled.ns.graph(GRAPH_FACTS),
-                provenance=assembled.ns.graph(GRAPH_PROVENANCE),
-                # curated memberships already have their statements from the Python builder
-                curated=" ".join(
-                    f"<{m}>"
-                    for m in assembled.graphs[GRAPH_FACTS].subjects(RDF.type, ORG.Membership)
-                ),
-            )
+        construct = WIKIDATA_VIEW.format(
+            tg=assembled.ns.tg,
+            base=assembled.ns.base,
+            # curated memberships already have their statements from the Python builder
+            curated=" ".join(
+                f"<{m}>" for m in assembled.graphs[GRAPH_FACTS].subjects(RDF.type, ORG.Membership)
+            ),
         )
+        # A CONSTRUCT streamed into the bulk loader: an INSERT holds every new quad of its
+        # transaction in memory, which at 10M triples of input ran past 10 GiB.
+        triples = store.query(
+            construct,
+            default_graph=[
+                ox.NamedNode(assembled.ns.graph(g)) for g in (GRAPH_FACTS, GRAPH_PROVENANCE)
+            ],
+        )
+        target = ox.NamedNode(view)
+        store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object, target) for t in triples)
         store.flush()
         view_triples = len(list(store.quads_for_pattern(None, None, None, ox.NamedNode(view))))
         stage("Wikidata view", began)
