@@ -49,16 +49,31 @@ class Job:
     budget: float  # seconds from receipt
 
 
-class Sink:
-    """A binary file for the serializers that sends what is written down the pipe, in chunks."""
+# XML 1.0 cannot carry these characters at all, not even as character references. They are single
+# bytes in UTF-8 (never part of a multi-byte sequence), so they can be replaced in the byte stream.
+XML_FORBIDDEN = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+REPLACEMENT = "\ufffd".encode()
+XML_FORMATS = {"srx", "rdf"}
 
-    def __init__(self, conn):
+
+class Sink:
+    """A binary file for the serializers that sends what is written down the pipe, in chunks.
+
+    For the XML formats, characters XML cannot represent are written as U+FFFD, so the answer is
+    always well-formed; JSON and the other formats carry them as they are.
+    """
+
+    def __init__(self, conn, xml: bool = False):
         self.conn = conn
         self.buffer = bytearray()
         self.started = False
+        self.xml = xml
 
     def write(self, data) -> int:
-        self.buffer += data
+        if self.xml:
+            self.buffer += XML_FORBIDDEN.sub(REPLACEMENT, bytes(data))
+        else:
+            self.buffer += data
         if len(self.buffer) >= (CHUNK_BYTES if self.started else HOLD_BYTES):
             self._send()
         return len(data)
@@ -142,7 +157,7 @@ def answer(job: Job, conn, stores: dict[str, ox.Store]) -> None:
     except (ValueError, RuntimeError) as err:
         conn.send(("error", 400, f"the query cannot be evaluated: {err}"))
         return
-    sink = Sink(conn)
+    sink = Sink(conn, xml=job.format_key in XML_FORMATS)
     try:
         cut = write_results(results, job, sink)
     except ResultAborted as err:
