@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
-from rdflib import Graph, URIRef, plugin
+from rdflib import BNode, Graph, URIRef, plugin
 from rdflib.namespace import RDF, SH
 from rdflib.plugins.sparql.algebra import translateQuery
 from rdflib.plugins.sparql.evaluate import evalQuery
@@ -31,6 +31,7 @@ class ValidationReport:
     conforms: bool
     violations: list[Violation]
     graph: Graph
+    shape_names: dict[str, str] = field(default_factory=dict)  # readable names of shapes
 
     def text(self) -> str:
         if self.conforms:
@@ -42,8 +43,33 @@ class ValidationReport:
             lines.append(f"    focus {v.focus}" + (f", path {v.path}" if v.path else ""))
             if v.value:
                 lines.append(f"    value {v.value}")
-            lines.append(f"    shape {v.shape} ({v.component})")
+            lines.append(f"    shape {self.shape_names.get(v.shape, v.shape)} ({v.component})")
         return "\n".join(lines)
+
+
+def shape_names(shapes: Graph) -> dict[str, str]:
+    """Prefixed names for the shapes, and for an anonymous property shape the node shape holding it.
+
+    A blank node's id (n24debc…) means nothing to a reader; "tgsh:MembershipShape, property org:member"
+    does.
+    """
+
+    def name(term) -> str:
+        try:
+            return shapes.namespace_manager.normalizeUri(term)
+        except Exception:  # rdflib raises several types for IRIs it cannot abbreviate
+            return f"<{term}>"
+
+    names = {}
+    for parent, prop in shapes.subject_objects(SH.property):
+        if isinstance(prop, BNode) and not isinstance(parent, BNode):
+            path = shapes.value(prop, SH.path)
+            described = f", property {name(path)}" if isinstance(path, URIRef) else ", a property"
+            names[str(prop)] = f"{name(parent)}{described}"
+    for shape in set(shapes.subjects(RDF.type, SH.NodeShape)) | set(shapes.subjects(SH.property)):
+        if isinstance(shape, URIRef):
+            names[str(shape)] = name(shape)
+    return names
 
 
 def _local(term) -> str:
@@ -108,4 +134,9 @@ def validate_graph(
             )
         )
     violations.sort(key=lambda v: (v.where or "", v.focus, v.shape, v.message))
-    return ValidationReport(conforms=bool(conforms), violations=violations, graph=report)
+    return ValidationReport(
+        conforms=bool(conforms),
+        violations=violations,
+        graph=report,
+        shape_names=shape_names(shapes),
+    )
