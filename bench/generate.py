@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from treatygraph.config import CANONICAL_BASE_IRI
+from treatygraph.dates import MONTHS
 from treatygraph.namespaces import GRAPH_FACTS, GRAPH_LINKS, GRAPH_PROVENANCE, ProjectNamespaces
 
 RDF_TYPE = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
@@ -30,20 +31,6 @@ DCT = "http://purl.org/dc/terms/"
 WD = "http://www.wikidata.org/entity/"
 PRECISIONS = ("unitDay", "unitMonth", "unitYear")
 ROLES = ("MemberRole",) * 8 + ("ObserverRole", "SuspendedMemberRole", "PartnerRole")
-MONTHS = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
 BODY_KINDS = (
     ("Council of Heads of State", "HighestBody"),
     ("Council of Foreign Ministers", "CouncilOfMinisters"),

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
+from treatygraph.dates import MONTHS
+
 from .catalog import LABEL, OWL, RDF_TYPE, SKOS, Catalog, is_wikidata
 
 TIME = "http://www.w3.org/2006/time#"
@@ -48,20 +50,6 @@ FIRST = [
 ]
 INCOMING_SHOWN = 100  # a longer list of links into a record is cut, with a query for the rest
 COLUMNS_FIRST = ("participant", "represents", "roleLabel")
-MONTHS = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
 
 
 def _fragment_of(iri: str, subject: str) -> bool:

@@ -9,6 +9,21 @@ from dataclasses import dataclass
 
 from rdflib.namespace import TIME
 
+# English month names for dates shown to people (independent of the locale, unlike calendar.month_name).
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 DATE_FORMS = (
     (re.compile(r"^(\d{4})-(\d{2})-(\d{2})$"), "day"),
     (re.compile(r"^(\d{4})-(\d{2})$"), "month"),
