@@ -113,7 +113,7 @@ def test_readme_example_queries_run(config, built):
         assert rows, f"README query returned nothing:\n{query}"
 
 
-def test_serve_builds_first_when_there_is_no_build(inputs_copy):
+def test_serve_builds_first_when_there_is_no_build(inputs_copy, tmp_path):
     port = free_port()
     env = dict(os.environ)
     env.update(
@@ -122,12 +122,12 @@ def test_serve_builds_first_when_there_is_no_build(inputs_copy):
         TREATYGRAPH_SHAPES_DIR=str(inputs_copy.shapes_dir),
         TREATYGRAPH_BUILD_DIR=str(inputs_copy.build_dir),
     )
+    log = tmp_path / "serve.log"  # a file, not a pipe: nobody reads a pipe while gunicorn logs
     server = subprocess.Popen(
         [sys.executable, "-m", "treatygraph", "serve", "--port", str(port), "--workers", "1"],
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log.open("w"),
         stderr=subprocess.STDOUT,
-        text=True,
         start_new_session=True,
     )
     try:
@@ -143,5 +143,5 @@ def test_serve_builds_first_when_there_is_no_build(inputs_copy):
         assert current_release(inputs_copy) is not None
     finally:
         os.killpg(server.pid, signal.SIGTERM)
-        output = server.communicate(timeout=30)[0]
-    assert f"http://127.0.0.1:{port}/sparql" in output
+        server.wait(timeout=30)
+    assert f"http://127.0.0.1:{port}/sparql" in log.read_text()
