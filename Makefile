@@ -5,7 +5,7 @@ PORT ?= 8080
 BIN := $(VENV)/bin
 export PORT
 
-.PHONY: run test lint bench build install clean browser
+.PHONY: run test lint bench build install clean browser wrk
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,14 @@ browser:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium chromium-driver; \
 	fi
 
+# The benchmarks load the servers with wrk, also from Debian.
+wrk:
+	@if ! command -v wrk >/dev/null; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends wrk; \
+	fi
+
 test: $(VENV)/.installed-test browser
 	$(BIN)/python -m pytest
 
@@ -48,7 +56,7 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-bench: $(VENV)/.installed-bench
+bench: $(VENV)/.installed-bench browser wrk
 	$(BIN)/python -m pytest -m 'slow or bench' -p no:cacheprovider
 	$(BIN)/python -m bench
 
