@@ -93,6 +93,21 @@ def test_two_builds_give_byte_identical_sorted_ntriples(inputs_copy, tmp_path):
     assert lines == sorted(lines)
 
 
+def test_two_builds_give_the_same_checksums(inputs_copy):
+    """Every distribution is the same bytes for the same inputs; only void.ttl (build time) moves."""
+    build(inputs_copy)
+    first = (current_release(inputs_copy) / "dumps/SHA256SUMS").read_text()
+    build(inputs_copy)
+    second = (current_release(inputs_copy) / "dumps/SHA256SUMS").read_text()
+    assert first == second
+    assert {line.split("  ")[1] for line in first.splitlines()} >= {
+        "ontology.ttl",
+        "shapes.ttl",
+        "treatygraph.ttl",
+        "treatygraph.jsonld",
+    }
+
+
 def test_broken_quote_fails_with_file_and_line_and_keeps_last_build(inputs_copy):
     build(inputs_copy)
     good = current_release(inputs_copy)

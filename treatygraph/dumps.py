@@ -135,6 +135,22 @@ def write_union_triples(store: ox.Store, sorted_nquads: Path, target: Path) -> N
         out.writelines(line.rsplit(b" ", 2)[0] + b" .\n" for line in src)
 
 
+def stable_turtle(graph: Graph, prefixes: dict[str, str]) -> str:
+    """Readable Turtle that is the same text for the same graph, build after build.
+
+    Parsing gives blank nodes (SHACL property shapes, lists) fresh random ids, and the Turtle writer
+    orders by them; canonical blank-node labels (RDFC, rdflib.compare) make the order stable.
+    """
+    from rdflib.compare import to_canonical_graph
+
+    canonical = Graph()
+    for triple in to_canonical_graph(graph):
+        canonical.add(triple)
+    for prefix, namespace in prefixes.items():
+        canonical.bind(prefix, namespace)
+    return canonical.serialize(format="turtle")
+
+
 def write_dumps(
     store: ox.Store,
     dumps_dir: Path,
@@ -172,8 +188,9 @@ def write_dumps(
             output=str(dumps_dir / "treatygraph.jsonld"),
             format=ox.RdfFormat.JSON_LD,
         )
-    (dumps_dir / "ontology.ttl").write_text(ontology.serialize(format="turtle"), encoding="utf-8")
-    (dumps_dir / "shapes.ttl").write_text(shapes.serialize(format="turtle"), encoding="utf-8")
+    (dumps_dir / "ontology.ttl").write_text(stable_turtle(ontology, prefixes), encoding="utf-8")
+    shape_prefixes = {**prefixes, "tgsh": str(ns.shapes)}
+    (dumps_dir / "shapes.ttl").write_text(stable_turtle(shapes, shape_prefixes), encoding="utf-8")
     sums = {d.file: _sha256(dumps_dir / d.file) for d in DISTRIBUTIONS}
     (dumps_dir / "SHA256SUMS").write_text(
         "".join(f"{digest}  {name}\n" for name, digest in sums.items()), encoding="utf-8"
