@@ -26,7 +26,14 @@ from rdflib.namespace import RDF
 
 from treatygraph import __version__
 from treatygraph.assemble import assemble
-from treatygraph.build import DUMPS_DIR, INFO_FILE, STORE_DIR, BuildInfo, build_lock, build_time
+from treatygraph.build import (
+    DUMPS_DIR,
+    STORE_DIR,
+    BuildInfo,
+    build_lock,
+    build_time,
+    publish_release,
+)
 from treatygraph.config import Config
 from treatygraph.dumps import write_dumps
 from treatygraph.namespaces import (
@@ -228,13 +235,7 @@ def bulk_build(
             )
         del store
         info = BuildInfo(version, built_at, triples, "bench", config.base_iri)
-        (staging / INFO_FILE).write_text(json.dumps(info.__dict__, indent=2), encoding="utf-8")
-        release = releases / f"bench-{time.time_ns()}"
-        staging.rename(release)
-        link = config.current_build
-        tmp = link.with_name(f".current-{os.getpid()}")
-        tmp.symlink_to(release.relative_to(config.build_dir))
-        os.replace(tmp, link)
+        release = publish_release(config, staging, info, f"bench-{time.time_ns()}")
         if "dumps" not in skip:
             stage("dumps", began)
 

@@ -126,6 +126,15 @@ def load_store(
     del store
 
 
+def publish_release(config: Config, staging: Path, info: BuildInfo, name: str) -> Path:
+    """Write build.json, turn the staging folder into releases/<name> and make it `current`."""
+    (staging / INFO_FILE).write_text(json.dumps(info.__dict__, indent=2), encoding="utf-8")
+    release = staging.parent / name
+    staging.rename(release)
+    _swap_current(config, release)
+    return release
+
+
 def _swap_current(config: Config, release: Path) -> None:
     link = config.current_build
     tmp = link.with_name(f".current-{os.getpid()}")
@@ -188,13 +197,11 @@ def build(config: Config, progress: Callable[[str], None] = lambda step: None) -
             )
             del store
             info = BuildInfo(version, built_at, triples, digest, config.base_iri)
-            (staging / INFO_FILE).write_text(json.dumps(info.__dict__, indent=2), encoding="utf-8")
-            release = releases / f"{built_at.replace(':', '')}-{digest[:12]}-{time.time_ns()}"
-            staging.rename(release)
+            name = f"{built_at.replace(':', '')}-{digest[:12]}-{time.time_ns()}"
+            release = publish_release(config, staging, info, name)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        _swap_current(config, release)
         _prune(config, keep=release)
         progress(f"Built {version}: {triples} triples")
         return info
