@@ -339,6 +339,30 @@ def test_view_nodes_are_hashes_of_their_content(config, built):
             assert first.value(reference, PR.P1683) is not None
 
 
+def test_an_attested_term_of_office_has_no_date_qualifiers(config, built):
+    """Like an attested membership: a term the sources show on one day only has no P580/P582/P585."""
+    assembled = assemble(config)
+    facts = assembled.graphs["facts"]
+    view = assembled.graphs[GRAPH_WIKIDATA_VIEW]
+    tg = assembled.ns.tg
+    attested_holders = {
+        facts.value(term, tg.holder)
+        for term in facts.subjects(tg.attestedOn, None)
+        if (term, tg.holder, None) in facts
+    }
+    assert attested_holders, "the curated data has attested terms of office"
+    nodes = [
+        node
+        for node in view.subjects(PS.P1308, None)
+        if view.value(node, PS.P1308) in attested_holders
+        and not any(view.objects(node, PQ.P580))
+        and not any(view.objects(node, PQ.P582))
+    ]
+    assert nodes
+    for node in nodes:
+        assert view.value(node, PQ.P585) is None
+
+
 def test_the_view_follows_the_ontology_alignments(config, built):
     assembled = assemble(config)
     view = assembled.graphs[GRAPH_WIKIDATA_VIEW]

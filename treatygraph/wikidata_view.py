@@ -264,18 +264,16 @@ class ViewBuilder:
 
     def terms_of_office(self) -> None:
         """Officeholder (P1308) on the post, and director/manager (P1037) on the organization
-        for Secretaries General, each with the term as start and end time (or, when the sources
-        only show the term included a date, that date as point in time)."""
+        for Secretaries General, each with the term as start and end time. A term known only by a
+        date it is attested on gets no date qualifier, as for memberships: the quote in its
+        reference shows the date."""
         tg = self.tg
         for term in sorted(self.facts.subjects(tg.holder, None)):
             holder = self.facts.value(term, tg.holder)
             post = self.facts.value(term, tg.post)
             interval = self.facts.value(term, TIME.hasTime)
             start, end = self.interval_bounds(interval) if interval is not None else (None, None)
-            attested = self.facts.value(term, tg.attestedOn)
             qualifiers = [(START, start), (END, end)]
-            if attested is not None and start is None and end is None:
-                qualifiers.append((POINT_IN_TIME, self.time_value(attested)))
             claims = self.references(term)
             if post is not None and self.is_entity(post):
                 self.statement(post, "P1308", holder, claims, qualifiers)
