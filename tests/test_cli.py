@@ -21,7 +21,8 @@ from treatygraph.build import build, current_release
 from treatygraph.config import PROJECT_ROOT
 
 
-def cli(*args, config, timeout=120, **kwargs):
+def cli_env(config) -> dict[str, str]:
+    """The environment that points the command at a configuration's inputs and build folder."""
     env = dict(os.environ)
     env.update(
         TREATYGRAPH_DATA_DIR=str(config.data_dir),
@@ -29,6 +30,11 @@ def cli(*args, config, timeout=120, **kwargs):
         TREATYGRAPH_SHAPES_DIR=str(config.shapes_dir),
         TREATYGRAPH_BUILD_DIR=str(config.build_dir),
     )
+    return env
+
+
+def cli(*args, config, timeout=120, **kwargs):
+    env = cli_env(config)
     return subprocess.run(
         [sys.executable, "-m", "treatygraph", *args],
         capture_output=True,
@@ -115,13 +121,7 @@ def test_readme_example_queries_run(config, built):
 
 def test_serve_builds_first_when_there_is_no_build(inputs_copy, tmp_path):
     port = free_port()
-    env = dict(os.environ)
-    env.update(
-        TREATYGRAPH_DATA_DIR=str(inputs_copy.data_dir),
-        TREATYGRAPH_ONTOLOGY_DIR=str(inputs_copy.ontology_dir),
-        TREATYGRAPH_SHAPES_DIR=str(inputs_copy.shapes_dir),
-        TREATYGRAPH_BUILD_DIR=str(inputs_copy.build_dir),
-    )
+    env = cli_env(inputs_copy)
     log = tmp_path / "serve.log"  # a file, not a pipe: nobody reads a pipe while gunicorn logs
     server = subprocess.Popen(
         [sys.executable, "-m", "treatygraph", "serve", "--port", str(port), "--workers", "1"],
