@@ -51,16 +51,25 @@ class SparqlError(Exception):
         self.headers = headers or {}
 
 
+def _per_app(key: str, make):
+    """The app's object under `key`, made once per process on first use (threads may race here)."""
+    extensions = current_app.extensions
+    if key not in extensions:
+        with _setup_lock:
+            if key not in extensions:
+                extensions[key] = make(current_app.config["TREATYGRAPH"])
+    return extensions[key]
+
+
+def _started_pool(config) -> QueryPool:
+    workers = QueryPool(config.query_workers)
+    workers.warm()
+    return workers
+
+
 def pool() -> QueryPool:
     """The app's pool of query workers, started on first use in this process."""
-    extensions = current_app.extensions
-    if POOL not in extensions:
-        with _setup_lock:
-            if POOL not in extensions:
-                config = current_app.config["TREATYGRAPH"]
-                extensions[POOL] = QueryPool(config.query_workers)
-                extensions[POOL].warm()
-    return extensions[POOL]
+    return _per_app(POOL, _started_pool)
 
 
 def shutdown(app) -> None:
@@ -93,13 +102,7 @@ class ClientSlots:
 
 
 def _clients() -> ClientSlots:
-    extensions = current_app.extensions
-    if CLIENTS not in extensions:
-        with _setup_lock:
-            if CLIENTS not in extensions:
-                config = current_app.config["TREATYGRAPH"]
-                extensions[CLIENTS] = ClientSlots(config.max_concurrent_queries_per_client)
-    return extensions[CLIENTS]
+    return _per_app(CLIENTS, lambda config: ClientSlots(config.max_concurrent_queries_per_client))
 
 
 @dataclass
