@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, jsonify
 
 from treatygraph.config import Config
+from treatygraph.remote_store import RemoteStoreError
 
 from .builds import BuildHandle, NoBuild
 from .catalog import Catalogs
@@ -30,6 +31,11 @@ def create_app(config: Config | None = None) -> Flask:
     @app.errorhandler(NoBuild)
     def no_build(err: NoBuild):
         return jsonify(error="no build to serve yet", detail=str(err)), 503
+
+    @app.errorhandler(RemoteStoreError)
+    def store_unreachable(err: RemoteStoreError):
+        app.logger.error("%s", err)
+        return jsonify(error="the store is unreachable; try again later", detail=str(err)), 503
 
     @app.errorhandler(Exception)
     def unexpected(err: Exception):

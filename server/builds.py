@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from treatygraph.build import DUMPS_DIR, STORE_DIR, BuildInfo, current_release
+from treatygraph.build import DUMPS_DIR, BuildInfo, current_release
 from treatygraph.config import Config
 from treatygraph.namespaces import ProjectNamespaces
+from treatygraph.stores import open_store
 
 
 class NoBuild(Exception):
@@ -23,7 +24,7 @@ class OpenBuild:
     """One release, opened read-only; a request holds on to it from start to end."""
 
     release: Path
-    store: ox.Store
+    store: ox.Store  # or a RemoteStore, which answers the same calls
     info: BuildInfo
     ns: ProjectNamespaces
 
@@ -60,7 +61,7 @@ class BuildHandle:
                     return self._open
                 raise NoBuild(f"no build in {self.config.build_dir}; run `treatygraph build`")
             info = BuildInfo.read(release)
-            store = ox.Store.read_only(str(release / STORE_DIR))
+            store = open_store(release, timeout=self.config.query_timeout)
             self._open = OpenBuild(release, store, info, ProjectNamespaces(info.base_iri))
             return self._open
 

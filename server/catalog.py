@@ -146,8 +146,11 @@ class Catalog:
 
     def warm(self) -> None:
         """Compute the whole-build lookups ahead of the first visitor."""
-        self.search_index  # noqa: B018
-        self.class_counts  # noqa: B018
+        try:
+            self.search_index  # noqa: B018
+            self.class_counts  # noqa: B018
+        except OSError:
+            pass  # an unreachable remote store: the first visitor's request will say so (503)
 
     def query(self, sparql: str):
         return self.store.query(

@@ -91,9 +91,10 @@ def live_server(app):
 
 
 class OxigraphServer:
-    """A real `oxigraph serve-read-only` process on a free loopback port, over a store it loaded."""
+    """A real `oxigraph serve-read-only` process on a free loopback port, over a store it loaded
+    (`oxigraph serve`, which takes updates, with writable=True)."""
 
-    def __init__(self, location: Path, *files: Path):
+    def __init__(self, location: Path, *files: Path, writable: bool = False):
         oxigraph = Path(sys.executable).with_name("oxigraph")
         for file in files:
             subprocess.run(
@@ -107,7 +108,7 @@ class OxigraphServer:
         self.process = subprocess.Popen(
             [
                 str(oxigraph),
-                "serve-read-only",
+                "serve" if writable else "serve-read-only",
                 "--location",
                 str(location),
                 "--bind",

@@ -1,7 +1,7 @@
 """A build: assemble, validate, load the Oxigraph store, write the dumps, then swap it in atomically.
 
 Layout of the build folder:
-    releases/<id>/store      the Oxigraph store
+    releases/<id>/store      the Oxigraph store (absent when the build went to a remote store)
     releases/<id>/dumps/     the bulk dumps, SHA256SUMS and void.ttl
     releases/<id>/build.json version, build time, triple count
     current -> releases/<id> the last good build; replaced by one atomic rename
@@ -25,12 +25,11 @@ from . import __version__
 from .assemble import Assembled, assemble, validate
 from .config import Config
 from .namespaces import GRAPH_ONTOLOGY
+from .stores import INFO_FILE, STORE_DIR
 from .validation import ValidationReport
 
 KEEP_RELEASES = 3
-STORE_DIR = "store"
 DUMPS_DIR = "dumps"
-INFO_FILE = "build.json"
 
 
 class ValidationFailed(Exception):
@@ -52,6 +51,7 @@ class BuildInfo:
     triples: int
     input_digest: str
     base_iri: str
+    store: dict | None = None  # a remote store's query URL and our graphs in it, if one is used
 
     @classmethod
     def read(cls, release: Path) -> BuildInfo:
@@ -94,6 +94,22 @@ def current_release(config: Config) -> Path | None:
         return None
     target = link.resolve()
     return target if (target / INFO_FILE).is_file() else None
+
+
+def upload_graphs(store, graphs: list[str], endpoints, work_dir: Path, release: str) -> None:
+    """Replace our graphs in a remote store with this build's, all together or not at all."""
+    import pyoxigraph as ox
+
+    from .remote_store import StoreLoader
+
+    work_dir.mkdir()
+    files = []
+    for number, graph in enumerate(graphs):
+        path = work_dir / f"{number}.nt"
+        store.dump(output=str(path), format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(graph))
+        files.append((graph, path))
+    StoreLoader(endpoints).replace_graphs(files, release)
+    shutil.rmtree(work_dir)
 
 
 def _pause_at(config: Config, step: str) -> None:
@@ -160,8 +176,14 @@ def _prune(config: Config, keep: Path) -> None:
         stale.unlink(missing_ok=True)
 
 
-def build(config: Config, progress: Callable[[str], None] = lambda step: None) -> BuildInfo:
-    """Run the whole pipeline; the `current` build changes only if every step passed."""
+def build(
+    config: Config, progress: Callable[[str], None] = lambda step: None, remote=None
+) -> BuildInfo:
+    """Run the whole pipeline; the `current` build changes only if every step passed.
+
+    With `remote` (StoreEndpoints), the graphs go on to that store and the release keeps the
+    dumps and build.json only: the server reads the remote store.
+    """
     from .dumps import write_dumps
 
     with build_lock(config.build_dir):
@@ -195,9 +217,18 @@ def build(config: Config, progress: Callable[[str], None] = lambda step: None) -
                 version,
                 built_at,
             )
-            del store
-            info = BuildInfo(version, built_at, triples, digest, config.base_iri)
             name = f"{built_at.replace(':', '')}-{digest[:12]}-{time.time_ns()}"
+            remote_info = None
+            if remote is not None:
+                graphs = [assembled.ns.graph(graph) for graph in assembled.graphs]
+                progress(f"Loading {len(graphs)} graphs into the remote store {remote.graph_store}")
+                upload_graphs(store, graphs, remote, staging / "upload", name)
+                remote_info = {"query": remote.query, "graph_store": remote.graph_store}
+                remote_info["graphs"] = graphs
+            del store
+            if remote is not None:
+                shutil.rmtree(staging / STORE_DIR)
+            info = BuildInfo(version, built_at, triples, digest, config.base_iri, remote_info)
             release = publish_release(config, staging, info, name)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -220,6 +251,11 @@ def rewrite_dumps(config: Config) -> BuildInfo:
     if release is None:
         raise FileNotFoundError(f"no build in {config.build_dir}; run `treatygraph build` first")
     info = BuildInfo.read(release)
+    if info.store:
+        raise FileNotFoundError(
+            f"the current build's graphs are in the remote store {info.store['graph_store']}, "
+            "not kept here; run `treatygraph build --store …` to write the dumps again"
+        )
     ns = ProjectNamespaces(info.base_iri)
     with build_lock(config.build_dir):
         store = ox.Store.read_only(str(release / STORE_DIR))

@@ -42,15 +42,46 @@ def main() -> None:
 
 @main.command()
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
-def build(quiet: bool) -> None:
+@click.option(
+    "--store",
+    "store_url",
+    envvar="TREATYGRAPH_STORE",
+    metavar="URL",
+    help="Load the graphs into this remote SPARQL 1.1 store (its Graph Store Protocol URL, "
+    "e.g. http://host:7878/store) and serve from it, instead of an embedded Oxigraph store.",
+)
+@click.option(
+    "--store-query",
+    envvar="TREATYGRAPH_STORE_QUERY",
+    metavar="URL",
+    help="The remote store's query service (guessed for Oxigraph and Fuseki).",
+)
+@click.option(
+    "--store-update",
+    envvar="TREATYGRAPH_STORE_UPDATE",
+    metavar="URL",
+    help="The remote store's update service (guessed for Oxigraph and Fuseki).",
+)
+def build(
+    quiet: bool, store_url: str | None, store_query: str | None, store_update: str | None
+) -> None:
     """Load sources and facts, check quotes, validate, load the store and write the dumps."""
     from .build import BuildLocked, ValidationFailed
     from .build import build as run_build
     from .errors import DataError
+    from .remote_store import StoreEndpoints
 
+    remote = None
+    if store_url:
+        try:
+            remote = StoreEndpoints.from_urls(store_url, store_query, store_update)
+        except ValueError as err:
+            raise click.UsageError(str(err)) from None
+    elif store_query or store_update:
+        raise click.UsageError("--store-query and --store-update need --store")
     config = _config()
     try:
-        info = run_build(config, progress=_progress(quiet))
+        info = run_build(config, progress=_progress(quiet), remote=remote)
     except DataError as err:
         _fail(f"Build failed; the last good build is still in place.\n{err}")
     except ValidationFailed as err:

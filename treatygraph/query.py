@@ -21,12 +21,13 @@ class QueryError(Exception):
 
 
 def open_current_store(config: Config) -> ox.Store:
-    from .build import STORE_DIR, current_release
+    from .build import current_release
+    from .stores import open_store
 
     release = current_release(config)
     if release is None:
         raise QueryError(f"no build in {config.build_dir}; run `treatygraph build` first")
-    return ox.Store.read_only(str(release / STORE_DIR))
+    return open_store(release, timeout=config.query_timeout)
 
 
 def execute(store: ox.Store, sparql: str, ns: ProjectNamespaces):

@@ -177,6 +177,16 @@ def read_query(
     )
 
 
+def query_form(raw: str) -> tuple[str | None, bool]:
+    """The query's form keyword (SELECT, ASK, CONSTRUCT, DESCRIBE; or an update verb), and
+    whether it has a SERVICE clause: read from tokens, so words in comments and strings count
+    for nothing."""
+    tokens = tokenize(decode_escapes(raw))
+    position = _prologue(tokens)[2]
+    form = tokens[position].keyword if position < len(tokens) else None
+    return form, any(t.keyword == "SERVICE" for t in tokens)
+
+
 def _check_nesting(tokens: list[Token]) -> None:
     depth = 0
     for token in tokens:

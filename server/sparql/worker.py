@@ -22,11 +22,12 @@ from xml.sax.saxutils import escape, quoteattr
 import pyoxigraph as ox
 
 from treatygraph.federation import ServiceFailed, resolve_services
+from treatygraph.remote_store import RemoteStoreError
 from treatygraph.sparql_text import QueryText, blank_out
+from treatygraph.stores import open_store
 
 from ..formats import BY_KEY
 
-STORE_DIR = "store"
 HOLD_BYTES = 256 * 1024  # kept before the first byte goes out, so small answers get exact headers
 CHUNK_BYTES = 64 * 1024
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -123,7 +124,7 @@ def main(conn) -> None:
 def _store(stores: dict[str, ox.Store], release: str) -> ox.Store:
     if release not in stores:
         stores.clear()
-        stores[release] = ox.Store.read_only(str(Path(release) / STORE_DIR))
+        stores[release] = open_store(Path(release))
     return stores[release]
 
 
@@ -150,6 +151,9 @@ def answer(job: Job, conn, stores: dict[str, ox.Store]) -> None:
         return
     except ServiceFailed as err:
         conn.send(("error", 504 if err.timed_out else 502, str(err)))
+        return
+    except RemoteStoreError as err:
+        conn.send(("error", 502, str(err)))
         return
     except OSError as err:
         conn.send(("error", 500, f"the store could not be read: {err}"))
