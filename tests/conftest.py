@@ -92,9 +92,12 @@ def live_server(app):
 
 class OxigraphServer:
     """A real `oxigraph serve-read-only` process on a free loopback port, over a store it loaded
-    (`oxigraph serve`, which takes updates, with writable=True)."""
+    (`oxigraph serve`, which takes updates, with writable=True; queries stopped after
+    `timeout_s` seconds when given)."""
 
-    def __init__(self, location: Path, *files: Path, writable: bool = False):
+    def __init__(
+        self, location: Path, *files: Path, writable: bool = False, timeout_s: int | None = None
+    ):
         oxigraph = Path(sys.executable).with_name("oxigraph")
         for file in files:
             subprocess.run(
@@ -113,6 +116,7 @@ class OxigraphServer:
                 str(location),
                 "--bind",
                 f"127.0.0.1:{self.port}",
+                *(["--timeout-s", str(timeout_s)] if timeout_s else []),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

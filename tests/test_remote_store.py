@@ -7,6 +7,7 @@ import dataclasses
 import gzip
 import hashlib
 import json
+import time
 from collections import Counter
 
 import pyoxigraph as ox
@@ -39,7 +40,7 @@ CSTO_DOC = "/doc/organization/csto"
 @pytest.fixture(scope="module")
 def oxigraph(tmp_path_factory):
     """A writable Oxigraph server that already holds somebody else's graph."""
-    server = OxigraphServer(tmp_path_factory.mktemp("remote-store"), writable=True)
+    server = OxigraphServer(tmp_path_factory.mktemp("remote-store"), writable=True, timeout_s=5)
     endpoints = StoreEndpoints.from_urls(f"{server.url}/store")
     StoreLoader(endpoints).update(
         f"INSERT DATA {{ GRAPH <{OTHER_GRAPH}> {{ <http://example.org/x> <http://example.org/p> 1 }} }}"
@@ -176,6 +177,20 @@ def test_endpoint_limits_hold_on_the_remote_store(remote_config):
         bad = requests.get(f"{server.url}/sparql", params={"query": "SELECT * {"}, timeout=30)
         assert bad.status_code == 400
         assert "line 1" in bad.text
+
+
+def test_a_runaway_query_is_answered_504_on_time_and_the_endpoint_goes_on(remote_config):
+    runaway = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i } ORDER BY ?a ?d ?g"
+    with endpoint_server(remote_config, query_timeout=2.0) as server:
+        started = time.monotonic()
+        response = requests.get(f"{server.url}/sparql", params={"query": runaway}, timeout=30)
+        assert response.status_code == 504
+        assert time.monotonic() - started < 6
+        after = requests.get(
+            f"{server.url}/sparql", params={"query": "ASK { ?s ?p ?o }"}, timeout=30
+        )
+        assert after.status_code == 200
+        assert "true" in after.text
 
 
 def test_an_unreachable_store_is_a_clear_503_and_502(tmp_path_factory, config):
