@@ -17,6 +17,13 @@ def create_app(config: Config | None = None) -> Flask:
     app = Flask(__name__)
     app.config["TREATYGRAPH"] = config
     app.config["MAX_CONTENT_LENGTH"] = config.max_request_bytes
+    if config.proxy_hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # The client's address (per-client query limit) and the public host and scheme (links)
+        # come from the proxies' headers; without trusted proxies the headers are ignored.
+        hops = config.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.extensions["treatygraph.builds"] = BuildHandle(config)
     app.extensions["treatygraph.catalogs"] = Catalogs()
 

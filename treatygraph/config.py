@@ -86,6 +86,7 @@ class Config:
     service_allowlist: tuple[str, ...] = (WIKIDATA_SPARQL,)
     service_mirrors: dict[str, str] = field(default_factory=dict)
     query_workers: int = 3
+    proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-* headers are trusted
     query_memory_mb: int = 2048
     wikidata_endpoint: str = WIKIDATA_SPARQL
     build_pause: tuple[str, float] | None = None  # fault injection: (step, seconds); see README
@@ -115,6 +116,7 @@ class Config:
             ),
         )
         values["query_workers"] = _env_int("TREATYGRAPH_QUERY_WORKERS", default.query_workers)
+        values["proxy_hops"] = _env_int("TREATYGRAPH_PROXY_HOPS", default.proxy_hops)
         values["query_memory_mb"] = _env_int("TREATYGRAPH_QUERY_MEMORY_MB", default.query_memory_mb)
         values["build_pause"] = _env_pause("TREATYGRAPH_BUILD_PAUSE")
         mirrors = os.environ.get("TREATYGRAPH_SERVICE_MIRRORS")
