@@ -41,12 +41,16 @@ def query(shape: str, rng: random.Random, counts: dict[str, int]) -> str:
         return f"SELECT ?p ?o WHERE {{ {state} ?p ?o }}"
     if shape == "members on a date":
         date = f"{rng.randint(1950, 2020)}-{rng.randint(1, 12):02d}-01"
+        # Written as queries/01 and queries/14 ask it: the claims in the same group as the
+        # membership, the end date OPTIONAL after them. (With the claims after the OPTIONAL,
+        # Oxigraph joins every claim of the store before it filters: 2 s at 1M, 35 s at 10M.)
         return f"""SELECT ?state ?start ?end ?source ?quote WHERE {{
   ?m org:organization {organization} ; org:member ?state ; org:role tg:MemberRole ;
-     org:memberDuring/time:hasBeginning/time:inXSDDate ?start .
-  OPTIONAL {{ ?m org:memberDuring/time:hasEnd/time:inXSDDate ?end }}
-  FILTER(?start <= "{date}"^^xsd:date && (!BOUND(?end) || ?end > "{date}"^^xsd:date))
+     org:memberDuring ?period .
+  ?period time:hasBeginning/time:inXSDDate ?start .
   ?claim tg:claimAbout ?m ; prov:wasQuotedFrom ?source ; tg:quote ?quote .
+  OPTIONAL {{ ?period time:hasEnd/time:inXSDDate ?end }}
+  FILTER(?start <= "{date}"^^xsd:date && (!BOUND(?end) || ?end > "{date}"^^xsd:date))
 }} ORDER BY ?state"""
     if shape == "aggregation by organization":
         role = rng.choice(["MemberRole", "ObserverRole", "PartnerRole"])

@@ -56,18 +56,29 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _group_rss_mib(pgid: int) -> float:
-    """Resident memory of every process in a process group (a server and its workers)."""
-    total = 0
+def _tree_rss_mib(root: int) -> float:
+    """Resident memory of a process and all its descendants (a server and its query workers).
+
+    By ancestry, not by process group: the query workers start sessions of their own.
+    """
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            if int(fields[2]) == pgid:
-                total += int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+            parents[int(entry.name)] = int(fields[1])
+            rss[int(entry.name)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
         except (OSError, IndexError, ValueError):
             continue
+    total = 0
+    for pid, size in rss.items():
+        ancestor = pid
+        while ancestor > 1 and ancestor != root:
+            ancestor = parents.get(ancestor, 0)
+        if ancestor == root:
+            total += size
     return total / (1 << 20)
 
 
@@ -95,7 +106,7 @@ class Server:
 
     def _sample(self) -> None:
         while self._sampling:
-            self.peak_rss_mib = max(self.peak_rss_mib, _group_rss_mib(self.process.pid))
+            self.peak_rss_mib = max(self.peak_rss_mib, _tree_rss_mib(self.process.pid))
             time.sleep(0.25)
 
     def wait_ready(self, timeout: float) -> bool:
