@@ -105,3 +105,27 @@ def test_same_report_as_pyshacl_on_synthetic_data(assembled, tmp_path):
     by_pyshacl, by_sparql = _both(flat, assembled)
     assert by_pyshacl == set()
     assert by_sparql == by_pyshacl
+
+
+def test_constraints_on_the_same_values_share_one_query(assembled):
+    """Value constraints of a property shape (and its minCount with maxCount) run as one scan."""
+    checks = compile_shapes(assembled.shapes)
+    combined = [c for c in checks if len(c.constraints) > 1]
+    assert combined
+    for check in combined:
+        assert all(f"?c{n}" in check.query for n in range(len(check.constraints)))
+    per_shape = {}
+    for check in checks:
+        if check.constraints[0][0] != "SPARQLConstraintComponent":
+            per_shape[check.shape] = per_shape.get(check.shape, 0) + 1
+    assert max(per_shape.values()) <= 4  # values, counts, and at most two pair comparisons
+
+
+def test_threads_give_the_same_report(assembled):
+    data = _data(assembled)
+    data.add((_first(data, assembled.ns.tg.State), OWL.sameAs, Literal("Q1")))
+    store = _store(data, assembled.graphs[GRAPH_ONTOLOGY])
+    one = validate_store(store, assembled.shapes, workers=1)
+    two = validate_store(store, assembled.shapes, workers=2)
+    assert not one.conforms
+    assert one.violations == two.violations

@@ -16,8 +16,10 @@ than being skipped silently.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pyoxigraph as ox
@@ -91,14 +93,34 @@ class UnsupportedShape(Exception):
 
 @dataclass(frozen=True)
 class Check:
-    """One constraint of one shape as a SPARQL query selecting ?this (and ?value when there is one)."""
+    """Constraints of one shape as one SPARQL query selecting ?this (and ?value when there is one).
+
+    With one constraint, every row is a violation of it. With several (the constraints that test
+    each value on its own, or minCount with maxCount), the query scans the focus nodes and values
+    once and the boolean ?c0, ?c1 … of a row say which constraints it violates: one scan instead
+    of one per constraint, the same violations.
+    """
 
     query: str
     shape: str
     path: str | None
-    component: str
     severity: str
-    message: str
+    constraints: tuple[tuple[str, str], ...]  # (component, message), in the order of ?c0, ?c1 …
+
+    def violated(self, row) -> list[tuple[str, str]]:
+        """The constraints a result row violates."""
+        if len(self.constraints) == 1:
+            return list(self.constraints)
+        return [
+            constraint
+            for number, constraint in enumerate(self.constraints)
+            if _is_true(row[f"c{number}"])
+        ]
+
+
+def _is_true(term) -> bool:
+    """A boolean the query computed (unbound when the test raised an error: no violation)."""
+    return isinstance(term, ox.Literal) and term.value in ("true", "1")
 
 
 def _term(node) -> str:
@@ -216,22 +238,49 @@ class _Compiler:
         result_path = str(path_node) if isinstance(path_node, URIRef) else None
         checks = list(self.value_checks(shape, target, f"?this {path} ?value .", result_path))
         make = self.maker(shape, result_path)
-        for count in self.shapes.objects(shape, SH.minCount):
+        counts = [
+            (
+                "MinCountConstraintComponent",
+                "<",
+                int(count),
+                f"Less than {int(count)} values on {path}",
+            )
+            for count in self.shapes.objects(shape, SH.minCount)
+        ] + [
+            (
+                "MaxCountConstraintComponent",
+                ">",
+                int(count),
+                f"More than {int(count)} values on {path}",
+            )
+            for count in self.shapes.objects(shape, SH.maxCount)
+        ]
+        if len(counts) == 1:
+            component, operator, count, default = counts[0]
+            # A node with no value can only violate minCount: maxCount alone needs no OPTIONAL.
+            values = (
+                f"OPTIONAL {{ ?this {path} ?value }}" if operator == "<" else f"?this {path} ?value"
+            )
             checks.append(
                 make(
-                    "MinCountConstraintComponent",
-                    f"SELECT ?this WHERE {{ {target} OPTIONAL {{ ?this {path} ?value }} }} "
-                    f"GROUP BY ?this HAVING (COUNT(DISTINCT ?value) < {int(count)})",
-                    f"Less than {int(count)} values on {path}",
+                    component,
+                    f"SELECT ?this WHERE {{ {target} {values} }} "
+                    f"GROUP BY ?this HAVING (COUNT(DISTINCT ?value) {operator} {count})",
+                    default,
                 )
             )
-        for count in self.shapes.objects(shape, SH.maxCount):
+        elif counts:
+            tests = [
+                f"COUNT(DISTINCT ?value) {operator} {count}" for _, operator, count, _ in counts
+            ]
+            flags = " ".join(f"({test} AS ?c{number})" for number, test in enumerate(tests))
             checks.append(
-                make(
-                    "MaxCountConstraintComponent",
-                    f"SELECT ?this WHERE {{ {target} ?this {path} ?value }} "
-                    f"GROUP BY ?this HAVING (COUNT(DISTINCT ?value) > {int(count)})",
-                    f"More than {int(count)} values on {path}",
+                self.combined(
+                    shape,
+                    result_path,
+                    [(component, default) for component, _, _, default in counts],
+                    f"SELECT ?this {flags} WHERE {{ {target} OPTIONAL {{ ?this {path} ?value }} }} "
+                    f"GROUP BY ?this HAVING ({' || '.join(tests)})",
                 )
             )
         if self.shapes.value(shape, SH.uniqueLang) == Literal(True):
@@ -280,48 +329,52 @@ class _Compiler:
 
     def maker(self, shape, result_path: str | None) -> Callable[..., Check]:
         def make(component: str, query: str, default: str) -> Check:
-            return Check(
-                query=query,
-                shape=str(shape),
-                path=result_path,
-                component=component,
-                severity=self.severity(shape),
-                message=self.message(shape, default),
-            )
+            return self.combined(shape, result_path, [(component, default)], query)
 
         return make
+
+    def combined(
+        self, shape, result_path: str | None, constraints: list[tuple[str, str]], query: str
+    ) -> Check:
+        """One query for these (component, default message) constraints of the shape."""
+        return Check(
+            query=query,
+            shape=str(shape),
+            path=result_path,
+            severity=self.severity(shape),
+            constraints=tuple(
+                (component, self.message(shape, default)) for component, default in constraints
+            ),
+        )
 
     def value_checks(
         self, shape, target: str, values: str, result_path: str | None
     ) -> Iterator[Check]:
-        """Constraints that look at each value node on its own: one query each."""
+        """Constraints that look at each value node on its own: one query for all of them."""
         make = self.maker(shape, result_path)
+        tests: list[tuple[str, str, str]] = []  # component, condition, default message
 
-        def each(component: str, condition: str, default: str) -> Check:
-            return make(
-                component,
-                f"SELECT DISTINCT ?this ?value WHERE {{ {target} {values} FILTER({condition}) }}",
-                default,
-            )
+        def each(component: str, condition: str, default: str) -> None:
+            tests.append((component, condition, default))
 
         for datatype in self.shapes.objects(shape, SH.datatype):
             condition = f"!isLiteral(?value) || DATATYPE(?value) != {_term(datatype)}"
             if str(datatype) in CASTABLE:
                 condition += f" || !COALESCE(isLiteral({_term(datatype)}(STR(?value))), false)"
-            yield each("DatatypeConstraintComponent", condition, f"Value is not a {datatype}")
+            each("DatatypeConstraintComponent", condition, f"Value is not a {datatype}")
         for cls in self.shapes.objects(shape, SH["class"]):
-            yield each(
+            each(
                 "ClassConstraintComponent",
                 f"NOT EXISTS {{ {_instance_of('?value', [cls], self.subclasses)} }}",
                 f"Value is not an instance of {cls}",
             )
         for kind in self.shapes.objects(shape, SH.nodeKind):
-            yield each("NodeKindConstraintComponent", NODE_KIND_FILTERS[kind], f"Not a {kind}")
+            each("NodeKindConstraintComponent", NODE_KIND_FILTERS[kind], f"Not a {kind}")
         for pattern in self.shapes.objects(shape, SH.pattern):
             flags = self.shapes.value(shape, SH.flags)
             regex = f"REGEX(STR(?value), {_string(str(pattern))}"
             regex += f", {_string(str(flags))})" if flags is not None else ")"
-            yield each(
+            each(
                 "PatternConstraintComponent",
                 f"isBlank(?value) || !{regex}",
                 f"Value does not match {pattern}",
@@ -330,7 +383,7 @@ class _Compiler:
             allowed = " || ".join(
                 f"sameTerm(?value, {_term(m)})" for m in Collection(self.shapes, members)
             )
-            yield each("InConstraintComponent", f"!({allowed or 'false'})", "Value not in list")
+            each("InConstraintComponent", f"!({allowed or 'false'})", "Value not in list")
         for value in self.shapes.objects(shape, SH.hasValue):
             where = values.replace("?value", _term(value))
             yield make(
@@ -340,18 +393,34 @@ class _Compiler:
             )
         for component, operator in (("minLength", "<"), ("maxLength", ">")):
             for length in self.shapes.objects(shape, SH[component]):
-                yield each(
+                each(
                     f"{component[0].upper()}{component[1:]}ConstraintComponent",
                     f"isBlank(?value) || STRLEN(STR(?value)) {operator} {int(length)}",
                     f"Value has {'less' if operator == '<' else 'more'} than {int(length)} characters",
                 )
         for component, operator in COMPARISONS.items():
             for bound in self.shapes.objects(shape, component):
-                yield each(
+                each(
                     f"{_local(component)[0].upper()}{_local(component)[1:]}ConstraintComponent",
                     f"!COALESCE(!(?value {operator} {_term(bound)}), false)",
                     f"Value is not {_local(component)} {bound}",
                 )
+        if len(tests) == 1:
+            component, condition, default = tests[0]
+            yield make(
+                component,
+                f"SELECT DISTINCT ?this ?value WHERE {{ {target} {values} FILTER({condition}) }}",
+                default,
+            )
+        elif tests:
+            flags = " ".join(f"({condition} AS ?c{n})" for n, (_, condition, _) in enumerate(tests))
+            any_of = " || ".join(f"({condition})" for _, condition, _ in tests)
+            yield self.combined(
+                shape,
+                result_path,
+                [(component, default) for component, _, default in tests],
+                f"SELECT DISTINCT ?this ?value {flags} WHERE {{ {target} {values} FILTER({any_of}) }}",
+            )
         for constraint in self.shapes.objects(shape, SH.sparql):
             yield self.sparql_check(shape, constraint, target, result_path)
 
@@ -378,13 +447,13 @@ class _Compiler:
             raise UnsupportedShape(f"SPARQL constraint of {shape}: no WHERE {{ found")
         text = f"{text[: where.end()]} {target} {text[where.end() :]}"
         messages = [str(m) for m in self.shapes.objects(constraint, SH.message)]
+        message = " ".join(messages) or self.message(shape, "SPARQL constraint violated")
         return Check(
             query=prefixes + text,
             shape=str(shape),
             path=result_path,
-            component="SPARQLConstraintComponent",
             severity=_local(self.shapes.value(constraint, SH.severity) or SH.Violation),
-            message=" ".join(messages) or self.message(shape, "SPARQL constraint violated"),
+            constraints=(("SPARQLConstraintComponent", message),),
         )
 
 
@@ -433,39 +502,52 @@ def validate_store(
     locate=lambda iri: None,
     checks: list[Check] | None = None,
     graphs: list[str] | None = None,
+    workers: int | None = None,
 ) -> ValidationReport:
-    """Run the compiled shapes on a store: on the union of `graphs`, or of every graph."""
+    """Run the compiled shapes on a store: on the union of `graphs`, or of every graph.
+
+    The checks are independent read-only queries, and Oxigraph evaluates a query without holding
+    the GIL, so `workers` threads (one per core by default) run them side by side.
+    """
     dataset = (
         {"default_graph": [ox.NamedNode(g) for g in graphs]}
         if graphs is not None
         else {"use_default_graph_as_union": True}
     )
-    violations = []
     if checks is None:
         checks = compile_shapes(shapes, _subclasses_in(store, dataset))
-    for check in checks:
+
+    def run(check: Check) -> list[Violation]:
         rows = store.query(check.query, **dataset)
         variables = {v.value for v in rows.variables}
+        found = []
         for row in rows:
             focus = row["this"]
             if focus is None:
                 continue
             value = row["value"] if "value" in variables else None
-            path = check.path
-            if check.component == "SPARQLConstraintComponent" and "path" in variables:
-                path = _text(row["path"]) or path
-            violations.append(
-                Violation(
-                    focus=_text(focus),
-                    path=path,
-                    value=_text(value),
-                    shape=check.shape,
-                    component=check.component,
-                    severity=check.severity,
-                    message=check.message,
-                    where=locate(URIRef(_text(focus))) if isinstance(focus, ox.NamedNode) else None,
+            for component, message in check.violated(row):
+                path = check.path
+                if component == "SPARQLConstraintComponent" and "path" in variables:
+                    path = _text(row["path"]) or path
+                found.append(
+                    Violation(
+                        focus=_text(focus),
+                        path=path,
+                        value=_text(value),
+                        shape=check.shape,
+                        component=component,
+                        severity=check.severity,
+                        message=message,
+                        where=locate(URIRef(_text(focus)))
+                        if isinstance(focus, ox.NamedNode)
+                        else None,
+                    )
                 )
-            )
+        return found
+
+    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
+        violations = [v for found in pool.map(run, checks) for v in found]
     violations = sorted(set(violations), key=lambda v: (v.where or "", v.focus, v.shape, v.message))
     return ValidationReport(
         conforms=not any(v.severity == "Violation" for v in violations),
