@@ -1,4 +1,9 @@
-"""A small pool of long-lived query worker processes, killed and replaced when a query overruns."""
+"""A small pool of long-lived query worker processes, killed and replaced when a query overruns.
+
+A worker is handed out only once it has started (a fresh interpreter takes a few tenths of a
+second to import), and one retired for its age or memory keeps serving until its replacement is
+ready, so no query waits for a worker to start unless one was just killed.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +22,11 @@ log = logging.getLogger(__name__)
 WORKER_COMMAND = "import sys; from server.sparql.worker import run; run(int(sys.argv[1]))"
 WATCH_INTERVAL = 0.2  # seconds between memory checks of a busy worker
 PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
-JOBS_PER_WORKER = 500  # then the worker is replaced, so memory held by old queries comes back
+# A worker is replaced after this many jobs, or sooner when its memory has grown this much since its
+# first job, so memory held by old queries comes back.
+JOBS_PER_WORKER = 20_000
+GROWTH_KIB = 256 * 1024
+START_TIMEOUT = 60.0  # seconds a new worker may take to say it is ready
 
 
 class MemoryExceeded(Exception):
@@ -46,10 +55,20 @@ class Worker:
         child.close()
         self.conn = Connection(parent.detach())
         self.jobs = 0
+        self.base_kib: int | None = None  # resident memory after its first job
+        self.replaced = False  # a replacement is starting or ready: retire at the next release
+        self.retired = False  # the replacement is ready: kill at the next release
 
     @property
     def pid(self) -> int | None:
         return self.process.pid
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Whether the worker said it started within `timeout` seconds."""
+        try:
+            return self.conn.poll(timeout) and self.conn.recv() == ("ready",)
+        except (EOFError, OSError):
+            return False
 
     def send(self, job) -> None:
         self.jobs += 1
@@ -81,6 +100,17 @@ class Worker:
         except (OSError, ValueError, IndexError):
             return None
 
+    def worn_out(self) -> bool:
+        """Old enough, or grown enough since its first job, to be replaced."""
+        if self.jobs >= JOBS_PER_WORKER:
+            return True
+        rss = self.rss_kib()
+        if rss is None:
+            return False
+        if self.base_kib is None:
+            self.base_kib = rss
+        return rss - self.base_kib > GROWTH_KIB
+
     def alive(self) -> bool:
         return self.process.poll() is None
 
@@ -91,43 +121,107 @@ class Worker:
 
 
 class QueryPool:
-    """At most `size` workers; a query borrows one and gives it back, or has it killed."""
+    """`size` workers; a query borrows one and gives it back, or has it killed and replaced."""
 
     def __init__(self, size: int):
         self.size = size
         self._slots = threading.BoundedSemaphore(size)
-        self._idle: list[Worker] = []
-        self._lock = threading.Lock()
+        self._idle: list[Worker] = []  # started and waiting for a job
+        self._busy: set[Worker] = set()
+        self._starting: list[Worker] = []  # not ready yet (a fresh worker or a replacement)
+        self._changed = threading.Condition()
+        self._closed = False
         self.kills = 0
+        self.replacements = 0
 
     def warm(self) -> None:
         """Start every worker now rather than on first use."""
-        with self._lock:
-            while len(self._idle) < self.size:
-                self._idle.append(Worker())
+        with self._changed:
+            missing = self.size - self._counted()
+            for _ in range(missing):
+                self._start(replacing=None)
+
+    def _counted(self) -> int:
+        """Workers that are or will be serving, a retiring one and its replacement counted once."""
+        serving = [w for w in (*self._idle, *self._busy) if not w.replaced]
+        return len(serving) + len(self._starting)
+
+    def _start(self, replacing: Worker | None) -> None:
+        """Start a worker (the lock is held); it joins the idle ones when it says it is ready."""
+        try:
+            worker = Worker()
+        except Exception:
+            log.exception("could not start a query worker")
+            if replacing is not None:
+                replacing.replaced = False
+            return
+        self._starting.append(worker)
+        threading.Thread(target=self._ready, args=(worker, replacing), daemon=True).start()
+
+    def _ready(self, worker: Worker, replacing: Worker | None) -> None:
+        ready = worker.wait_ready(START_TIMEOUT)
+        retired = None
+        with self._changed:
+            self._starting.remove(worker)
+            if self._closed or not ready:
+                if not self._closed:
+                    log.error("query worker %s did not start", worker.pid)
+                if replacing is not None:
+                    replacing.replaced = False
+                self._changed.notify_all()
+            else:
+                self._idle.append(worker)
+                if replacing is not None:
+                    self.replacements += 1
+                    replacing.retired = True
+                    if replacing in self._idle:
+                        self._idle.remove(replacing)
+                        retired = replacing
+                self._changed.notify()
+        if self._closed or not ready:
+            worker.kill()
+        if retired is not None:
+            retired.kill()
 
     def acquire(self, timeout: float) -> Worker | None:
+        """A started worker, within `timeout` seconds; None when every one stays busy."""
+        deadline = time.monotonic() + max(0.0, timeout)
         if not self._slots.acquire(timeout=max(0.0, timeout)):
             return None
-        with self._lock:
-            while self._idle:
-                worker = self._idle.pop()
-                if worker.alive():
-                    return worker
-                worker.kill()
+        dead = []
         try:
-            return Worker()
-        except Exception:
-            self._slots.release()
-            raise
+            with self._changed:
+                while True:
+                    while self._idle:
+                        worker = self._idle.pop()
+                        if worker.alive():
+                            self._busy.add(worker)
+                            return worker
+                        dead.append(worker)
+                    if self._counted() < self.size:
+                        self._start(replacing=None)  # one died idle, or could not be started
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        self._slots.release()
+                        return None
+                    self._changed.wait(remaining)
+        finally:
+            for worker in dead:
+                worker.kill()
 
     def release(self, worker: Worker) -> None:
         """Give back a worker that finished its job cleanly."""
-        if worker.jobs >= JOBS_PER_WORKER:
-            self.discard(worker)
-            return
-        with self._lock:
-            self._idle.append(worker)
+        with self._changed:
+            self._busy.discard(worker)
+            retired = worker.retired
+            if not retired:
+                if not worker.replaced and worker.worn_out():
+                    worker.replaced = True
+                    self._start(replacing=worker)
+                self._idle.append(worker)
+                self._changed.notify()
+        if retired:
+            worker.kill()
         self._slots.release()
 
     def discard(self, worker: Worker) -> float:
@@ -140,23 +234,22 @@ class QueryPool:
         took = time.monotonic() - started
         self.kills += 1
         log.warning("query worker %s killed in %.3f s", worker.pid, took)
-        try:
-            replacement = Worker()
-        except Exception:
-            log.exception("could not start a replacement query worker")
-        else:
-            with self._lock:
-                # Last in line: it is still starting, the others are ready now.
-                self._idle.insert(0, replacement)
+        with self._changed:
+            self._busy.discard(worker)
+            if self._counted() < self.size:  # not when its replacement is already under way
+                self._start(replacing=None)
         self._slots.release()
         return took
 
     def pids(self) -> list[int]:
-        with self._lock:
-            return [w.pid for w in self._idle if w.pid is not None]
+        """The workers not running a query: idle, or starting."""
+        with self._changed:
+            return [w.pid for w in (*self._idle, *self._starting) if w.pid is not None]
 
     def close(self) -> None:
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for worker in idle:
+        with self._changed:
+            self._closed = True
+            stopped = [*self._idle, *self._starting]
+            self._idle = []
+        for worker in stopped:
             worker.kill()

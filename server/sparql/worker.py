@@ -1,11 +1,11 @@
 """The query worker: a separate process that runs one query at a time and streams its answer.
 
 pyoxigraph cannot be interrupted from inside its process, so queries run here, where the web
-process can kill them. A worker opens the release it is told to read-only, runs the query, and
-writes the serialized result down its pipe: ("complete", meta, bytes) when it fits in the first
-chunk, else ("start", meta), ("data", bytes)…, ("end", meta); or ("error", status, message) before
-anything was started; or ("abort", message) when a result already under way cannot be finished
-honestly.
+process can kill them. A worker says ("ready",) once it has started; then, for each job, it opens
+the release it is told to read-only, runs the query, and writes the serialized result down its
+pipe: ("complete", meta, bytes) when it fits in the first chunk, else ("start", meta),
+("data", bytes)…, ("end", meta); or ("error", status, message) before anything was started; or
+("abort", message) when a result already under way cannot be finished honestly.
 """
 
 from __future__ import annotations
@@ -110,6 +110,7 @@ def main(conn) -> None:
     """Serve jobs from the pipe until it closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     stores: dict[str, ox.Store] = {}
+    conn.send(("ready",))  # imports done: the pool hands this worker out from now on
     while True:
         try:
             job = conn.recv()
@@ -146,6 +147,9 @@ def answer(job: Job, conn, stores: dict[str, ox.Store]) -> None:
                 run_local=lambda sparql: store.query(sparql, prefixes=job.prefixes, **options),
             )
         results = store.query(text, prefixes=job.prefixes, **options)
+
+        def again():
+            return store.query(text, prefixes=job.prefixes, **options)
     except SyntaxError as err:
         conn.send(("error", 400, syntax_message(text, err)))
         return
@@ -163,7 +167,7 @@ def answer(job: Job, conn, stores: dict[str, ox.Store]) -> None:
         return
     sink = Sink(conn, xml=job.format_key in XML_FORMATS)
     try:
-        cut = write_results(results, job, sink)
+        cut = write_results(results, job, sink, again)
     except ResultAborted as err:
         conn.send(("abort", str(err)))
         return
@@ -212,15 +216,79 @@ class ResultAborted(Exception):
     """A result already streaming cannot be ended honestly (a cut in a format with no marker)."""
 
 
-def write_results(results, job: Job, sink: Sink) -> int | None:
-    """Serialize into the sink; the number of rows or triples the result was cut at, if it was."""
+def write_results(results, job: Job, sink: Sink, again=None) -> int | None:
+    """Serialize into the sink; the number of rows or triples the result was cut at, if it was.
+
+    `again` runs the query anew, for the rare SELECT answer too long for Oxigraph's own writer.
+    """
     key = job.format_key
     if isinstance(results, ox.QueryBoolean):
         sink.write(results.serialize(format=BY_KEY[key].oxigraph))
         return None
     if isinstance(results, ox.QuerySolutions):
-        return _WRITERS[key](results, sink, job.max_rows)
+        if again is None:
+            return _WRITERS[key](results, sink, job.max_rows)
+        return _write_solutions(results, job, sink, again)
     return _write_graph(results, job, sink)
+
+
+# A SELECT answer is written by Oxigraph (in Rust, several times faster than the writers below) into
+# memory, and sent when it is within the row limit; one longer than this is written again, by the
+# writers below, which cut it at the limit while streaming.
+NATIVE_BYTES = 16 * 1024 * 1024
+# The fewest bytes a row takes in each format: an answer shorter than limit x this is within it.
+MIN_ROW_BYTES = {"srj": 3, "srx": 17, "csv": 2, "tsv": 1}
+
+
+class _Full(Exception):
+    """The answer outgrew NATIVE_BYTES."""
+
+
+class _Memory:
+    def __init__(self, limit: int):
+        self.data = bytearray()
+        self.limit = limit
+
+    def write(self, data) -> int:
+        self.data += data
+        if len(self.data) > self.limit:
+            raise _Full
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
+def _rows(data: bytes, key: str) -> int | None:
+    """Rows in an answer Oxigraph wrote; None where they cannot be counted without a parser."""
+    if key == "srx":
+        return data.count(b"<result>")  # `<` is always escaped in XML text and attributes
+    if key == "tsv":
+        return data.count(b"\n") - 1  # values never hold a raw newline in TSV; one header line
+    if key == "srj":
+        return sum(1 for _ in ox.parse_query_results(data, format=ox.QueryResultsFormat.JSON))
+    return None
+
+
+def _write_solutions(solutions, job: Job, sink: Sink, again) -> int | None:
+    key = job.format_key
+    memory = _Memory(NATIVE_BYTES)
+    try:
+        solutions.serialize(memory, BY_KEY[key].oxigraph)
+    except _Full:
+        return _WRITERS[key](again(), sink, job.max_rows)
+    data = bytes(memory.data)
+    if len(data) < job.max_rows * MIN_ROW_BYTES[key]:
+        sink.write(data)
+        return None
+    rows = _rows(data, key)
+    if rows is not None and rows <= job.max_rows:
+        sink.write(data)
+        return None
+    if rows is None:
+        return _WRITERS[key](again(), sink, job.max_rows)
+    written = ox.parse_query_results(data, format=BY_KEY[key].oxigraph)
+    return _WRITERS[key](written, sink, job.max_rows)
 
 
 def cut_note(limit: int, what: str) -> str:
@@ -265,7 +333,7 @@ def _write_graph(triples, job: Job, sink: Sink) -> int | None:
     return job.max_rows
 
 
-# SELECT writers: written here rather than by pyoxigraph so the row limit can cut them.
+# SELECT writers that cut at the row limit, for answers longer than the limit or NATIVE_BYTES.
 
 
 def _json_term(term) -> dict:
