@@ -59,6 +59,7 @@ lint: $(VENV)/.installed-test
 bench: $(VENV)/.installed-bench browser wrk
 	$(BIN)/python -m pytest -m 'slow or bench' -p no:cacheprovider
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.remote_store
 
 clean:
 	rm -rf build
