@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import heapq
 import itertools
+import json
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +57,19 @@ DISTRIBUTIONS = (
 
 
 SORT_CHUNK_LINES = 1_000_000  # lines sorted in memory at once; more spill to sorted runs on disk
+SORT_MEMORY = "1G"  # GNU sort's buffer; larger inputs spill to sorted runs in the work folder
+
+
+def _gnu_sort() -> str | None:
+    """GNU sort, when installed: a bytewise (LC_ALL=C) sort on every core, in C."""
+    found = shutil.which("sort")
+    if found is None:
+        return None
+    version = subprocess.run([found, "--version"], capture_output=True, text=True, check=False)
+    return found if "GNU coreutils" in version.stdout else None
+
+
+GNU_SORT = _gnu_sort()
 
 
 def _gzip_file(source: Path, target: Path) -> None:
@@ -68,14 +87,43 @@ def _write_run(lines: list[bytes], path: Path) -> None:
         out.writelines(line + b"\n" for line in sorted(set(lines)))
 
 
-def sort_lines_file(source: Path, target: Path, chunk_lines: int = SORT_CHUNK_LINES) -> int:
-    """Sort and deduplicate the lines of an N-Triples/N-Quads file (bytewise, so dumps diff cleanly
-    between releases), in memory up to `chunk_lines` and with a merge of sorted runs beyond;
-    return the number of lines written."""
+def sort_lines_file(
+    source: Path | list[Path],
+    target: Path,
+    chunk_lines: int = SORT_CHUNK_LINES,
+    tool: str | None = GNU_SORT,
+) -> int:
+    """Sort and deduplicate the lines of N-Triples/N-Quads files (bytewise, so dumps diff cleanly
+    between releases) into `target`; return the number of lines written.
+
+    With GNU sort (`tool`), in C locale on every core; without, in Python, in memory up to
+    `chunk_lines` and with a merge of sorted runs beyond. Both give the same bytes.
+    """
+    sources = [source] if isinstance(source, Path) else list(source)
+    if tool is not None:
+        subprocess.run(
+            [
+                tool,
+                "-u",
+                f"--parallel={os.cpu_count() or 1}",
+                "-S",
+                SORT_MEMORY,
+                "-T",
+                str(target.parent),
+                "-o",
+                str(target),
+                "--",
+                *map(str, sources),
+            ],
+            env={**os.environ, "LC_ALL": "C"},
+            check=True,
+        )
+        return _count_lines(target)
     runs: list[Path] = []
-    with source.open("rb") as src:
+    with contextlib.ExitStack() as stack:
+        lines = itertools.chain.from_iterable(stack.enter_context(p.open("rb")) for p in sources)
         while True:
-            raw = list(itertools.islice(src, chunk_lines))
+            raw = list(itertools.islice(lines, chunk_lines))
             if not raw and runs:
                 break
             run = target.with_name(f"{target.name}.run{len(runs)}")
@@ -117,22 +165,62 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_union_triples(store: ox.Store, sorted_nquads: Path, target: Path) -> None:
-    """The triples of every graph as N-Triples lines (not yet deduplicated).
+def dump_graphs(store: ox.Store, work_dir: Path, workers: int) -> list[tuple[Path, bytes]]:
+    """Each graph of the store as an N-Triples file, several graphs at once (Oxigraph writes
+    without holding the GIL); return (file, graph term as written in N-Quads, b"" for the
+    default graph), the largest graphs first."""
+    graphs = [ox.DefaultGraph(), *store.named_graphs()]
 
-    Every quad of a build is in a named graph, and a graph name (an IRI or a blank node) has no
-    space, so dropping the last term of each N-Quads line is exact and much faster than going
-    through Python objects; a store with default-graph triples takes the slower exact path.
-    """
-    if next(iter(store.quads_for_pattern(None, None, None, ox.DefaultGraph())), None) is not None:
-        ox.serialize(
-            (quad.triple for quad in store.quads_for_pattern(None, None, None, None)),
-            output=str(target),
-            format=ox.RdfFormat.N_TRIPLES,
-        )
-        return
-    with sorted_nquads.open("rb") as src, target.open("wb") as out:
-        out.writelines(line.rsplit(b" ", 2)[0] + b" .\n" for line in src)
+    def dump(number: int) -> tuple[Path, bytes]:
+        graph = graphs[number]
+        path = work_dir / f"graph{number}.nt"
+        store.dump(output=str(path), format=ox.RdfFormat.N_TRIPLES, from_graph=graph)
+        return path, b"" if isinstance(graph, ox.DefaultGraph) else str(graph).encode()
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(dump, range(len(graphs))))
+
+
+def write_quads(graph_files: list[tuple[Path, bytes]], target: Path) -> None:
+    """N-Quads lines from the N-Triples of each graph: the graph term goes before the final " .",
+    exactly as Oxigraph's N-Quads writer puts it."""
+    with target.open("wb") as out:
+        for path, graph in graph_files:
+            with path.open("rb") as src:
+                if not graph:
+                    shutil.copyfileobj(src, out, 1 << 20)
+                    continue
+                tail = b" " + graph + b" .\n"
+                out.writelines(line[:-3] + tail for line in src)
+
+
+# Converting one RDF file to another format in a child process. Oxigraph serializes from a
+# Python loop over the parsed quads, which holds the GIL, so two conversions in threads would
+# take turns on one core; a process each runs them side by side.
+CONVERT = """
+import json, sys
+import pyoxigraph as ox
+source, target, prefixes = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+ox.serialize(
+    ox.parse(path=source, format=ox.RdfFormat.from_extension(source.rsplit(".", 1)[1])),
+    output=target,
+    format=ox.RdfFormat.from_extension(target.rsplit(".", 1)[1]),
+    **({"prefixes": prefixes} if prefixes else {}),
+)
+"""
+
+
+def _start_conversion(source: Path, target: Path, prefixes: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", CONVERT, str(source), str(target), json.dumps(prefixes)],
+        stderr=subprocess.PIPE,
+    )
+
+
+def _finish_conversion(process: subprocess.Popen) -> None:
+    _, errors = process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(f"writing {process.args[4]} failed: {errors.decode(errors='replace')}")
 
 
 def stable_turtle(graph: Graph, prefixes: dict[str, str]) -> str:
@@ -162,36 +250,52 @@ def write_dumps(
 ) -> int:
     """Write every distribution, SHA256SUMS and void.ttl; return the number of distinct triples.
 
-    Everything streams through files (the sort spills to disk), so memory stays flat with size.
+    Everything streams through files (the sort spills to disk), so memory stays flat with size;
+    independent steps run side by side on the cores.
     """
     dumps_dir.mkdir(parents=True, exist_ok=True)
     prefixes = ns.prefixes()
-    with tempfile.TemporaryDirectory(dir=dumps_dir, prefix=".work-") as work:
+    workers = os.cpu_count() or 1
+    with (
+        tempfile.TemporaryDirectory(dir=dumps_dir, prefix=".work-") as work,
+        ThreadPoolExecutor(max_workers=workers) as threads,
+    ):
         work_dir = Path(work)
         nquads, ntriples = work_dir / "sorted.nq", work_dir / "sorted.nt"
-        store.dump(output=str(work_dir / "all.nq"), format=ox.RdfFormat.N_QUADS)
+        graph_files = dump_graphs(store, work_dir, workers)
+        # Every graph's triples, deduplicated, are the union; the quads need their graph term.
+        triple_count = threads.submit(sort_lines_file, [p for p, _ in graph_files], ntriples)
+        write_quads(graph_files, work_dir / "all.nq")
         sort_lines_file(work_dir / "all.nq", nquads)
-        (work_dir / "all.nq").unlink()
-        write_union_triples(store, nquads, work_dir / "all.nt")
-        triple_count = sort_lines_file(work_dir / "all.nt", ntriples)
-        (work_dir / "all.nt").unlink()
-        ox.serialize(
-            ox.parse(path=str(ntriples), format=ox.RdfFormat.N_TRIPLES),
-            output=str(dumps_dir / "treatygraph.ttl"),
-            format=ox.RdfFormat.TURTLE,
-            prefixes=prefixes,
-        )
-        _gzip_file(ntriples, dumps_dir / "treatygraph.nt.gz")
-        _gzip_file(nquads, dumps_dir / "treatygraph.nq.gz")
-        ox.serialize(
-            ox.parse(path=str(nquads), format=ox.RdfFormat.N_QUADS),
-            output=str(dumps_dir / "treatygraph.jsonld"),
-            format=ox.RdfFormat.JSON_LD,
-        )
-    (dumps_dir / "ontology.ttl").write_text(stable_turtle(ontology, prefixes), encoding="utf-8")
-    shape_prefixes = {**prefixes, "tgsh": str(ns.shapes)}
-    (dumps_dir / "shapes.ttl").write_text(stable_turtle(shapes, shape_prefixes), encoding="utf-8")
-    sums = {d.file: _sha256(dumps_dir / d.file) for d in DISTRIBUTIONS}
+        triple_count = triple_count.result()
+        conversions = [
+            _start_conversion(ntriples, dumps_dir / "treatygraph.ttl", prefixes),
+            _start_conversion(nquads, dumps_dir / "treatygraph.jsonld", {}),
+        ]
+        try:
+            gzips = [  # zlib releases the GIL
+                threads.submit(_gzip_file, ntriples, dumps_dir / "treatygraph.nt.gz"),
+                threads.submit(_gzip_file, nquads, dumps_dir / "treatygraph.nq.gz"),
+            ]
+            (dumps_dir / "ontology.ttl").write_text(
+                stable_turtle(ontology, prefixes), encoding="utf-8"
+            )
+            shape_prefixes = {**prefixes, "tgsh": str(ns.shapes)}
+            (dumps_dir / "shapes.ttl").write_text(
+                stable_turtle(shapes, shape_prefixes), encoding="utf-8"
+            )
+            for job in gzips:
+                job.result()
+            for process in conversions:
+                _finish_conversion(process)
+        finally:
+            for process in conversions:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+    with ThreadPoolExecutor(max_workers=workers) as threads:  # hashlib releases the GIL
+        digests = threads.map(_sha256, [dumps_dir / d.file for d in DISTRIBUTIONS])
+        sums = dict(zip((d.file for d in DISTRIBUTIONS), digests, strict=True))
     (dumps_dir / "SHA256SUMS").write_text(
         "".join(f"{digest}  {name}\n" for name, digest in sums.items()), encoding="utf-8"
     )
