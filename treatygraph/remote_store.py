@@ -13,9 +13,11 @@ out of every answer.
 
 from __future__ import annotations
 
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +33,8 @@ RESULTS_JSON = "application/sparql-results+json"
 # Stands for an empty default graph, which the protocol has no other way to ask for.
 EMPTY_GRAPH = "urn:treatygraph:no-graph"
 STAGING_PREFIX = "urn:treatygraph:staging:"
+CACHED_SUBJECTS = 5_000  # subjects whose quads a RemoteStore keeps (least recently used go)
+SUBJECT_QUADS = 500  # a subject with more is not kept whole; each pattern is asked instead
 # Where the query and update services sit beside the Graph Store Protocol service, by store.
 SIBLING_SERVICES = {"store": ("query", "update"), "data": ("query", "update")}
 
@@ -90,6 +94,8 @@ class RemoteStore:
         self.graphs = tuple(graphs)
         self.timeout = timeout
         self._parser = ox.Store()
+        self._lock = threading.Lock()
+        self._subjects: OrderedDict[ox.NamedNode, list[ox.Quad] | None] = OrderedDict()
 
     def __repr__(self) -> str:
         return f"RemoteStore({self.query_url!r})"
@@ -118,15 +124,49 @@ class RemoteStore:
         return ox.parse_query_results(response.read(), format=ox.QueryResultsFormat.JSON)
 
     def quads_for_pattern(self, subject, predicate, object_, graph_name=None) -> Iterator[ox.Quad]:
-        """The quads matching a pattern (None matches anything) in our graphs."""
-        terms = {"s": subject, "p": predicate, "o": object_}
-        pattern = " ".join(_sparql_term(t) if t is not None else f"?{v}" for v, t in terms.items())
+        """The quads matching a pattern (None matches anything) in our graphs.
+
+        Pages ask about one subject many times over (its label, its types, each property), so
+        a subject's quads are fetched once, whole, and kept: one round trip instead of several.
+        A store's contents change only with a release, which opens a new RemoteStore."""
         if isinstance(graph_name, ox.DefaultGraph):
             return iter(())  # every triple of a build is in a named graph
+        known = self._about(subject) if isinstance(subject, ox.NamedNode) else None
+        if known is None:
+            return iter(self._match(subject, predicate, object_, graph_name))
+        return iter(
+            [
+                quad
+                for quad in known
+                if (predicate is None or quad.predicate == predicate)
+                and (object_ is None or quad.object == object_)
+                and (graph_name is None or quad.graph_name == graph_name)
+            ]
+        )
+
+    def _about(self, subject: ox.NamedNode) -> list[ox.Quad] | None:
+        """Every quad of a subject, from the cache or one request; None past SUBJECT_QUADS."""
+        with self._lock:
+            if subject in self._subjects:
+                self._subjects.move_to_end(subject)
+                return self._subjects[subject]
+        quads = self._match(subject, None, None, None, limit=SUBJECT_QUADS + 1)
+        known = quads if len(quads) <= SUBJECT_QUADS else None
+        with self._lock:
+            self._subjects[subject] = known
+            if len(self._subjects) > CACHED_SUBJECTS:
+                self._subjects.popitem(last=False)
+        return known
+
+    def _match(self, subject, predicate, object_, graph_name, limit: int | None = None):
+        terms = {"s": subject, "p": predicate, "o": object_}
+        pattern = " ".join(_sparql_term(t) if t is not None else f"?{v}" for v, t in terms.items())
         graph = _sparql_term(graph_name) if graph_name is not None else "?g"
         text = f"SELECT * WHERE {{ GRAPH {graph} {{ {pattern} }} }}"
+        if limit is not None:
+            text += f" LIMIT {limit}"
         solutions = self.query(text, named_graphs=[ox.NamedNode(g) for g in self.graphs])
-        quads = [
+        return [
             ox.Quad(
                 solution["s"] if subject is None else subject,
                 solution["p"] if predicate is None else predicate,
@@ -135,7 +175,6 @@ class RemoteStore:
             )
             for solution in solutions
         ]
-        return iter(quads)
 
     def _dataset(self, union, default_graph, named_graphs) -> tuple[list[str], list[str]]:
         named = [g.value for g in named_graphs] if named_graphs is not None else list(self.graphs)
