@@ -266,3 +266,23 @@ def test_store_services_are_found_for_oxigraph_and_fuseki():
     assert (fuseki.query, fuseki.update) == ("http://h:3030/ds/query", "http://h:3030/ds/update")
     given = StoreEndpoints.from_urls("http://v/crud", "http://v/sparql", "http://v/sparql")
     assert (given.query, given.update) == ("http://v/sparql", "http://v/sparql")
+
+
+def test_kept_quads_of_a_subject_answer_each_pattern_as_the_embedded_store(
+    config, built, remote_config
+):
+    local = open_store(current_release(config))
+    remote = open_store(current_release(remote_config))
+    csto = ox.NamedNode("https://w3id.org/treatygraph/id/organization/csto")
+    whole = list(remote.quads_for_pattern(csto, None, None, None))
+    assert len(whole) > 10
+    for quad in whole:
+        for pattern in (
+            (csto, quad.predicate, None, None),
+            (csto, None, quad.object, None),
+            (csto, quad.predicate, quad.object, quad.graph_name),
+            (csto, quad.predicate, None, ox.NamedNode("https://example.org/no-such-graph")),
+        ):
+            assert set(remote.quads_for_pattern(*pattern)) == set(
+                local.quads_for_pattern(*pattern)
+            ), pattern
