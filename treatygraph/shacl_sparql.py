@@ -546,8 +546,11 @@ def validate_store(
                 )
         return found
 
+    # The SPARQL-based constraints join several patterns and take longest: started first, they
+    # do not leave one thread running alone at the end.
+    ordered = sorted(checks, key=lambda c: c.constraints[0][0] != "SPARQLConstraintComponent")
     with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
-        violations = [v for found in pool.map(run, checks) for v in found]
+        violations = [v for found in pool.map(run, ordered) for v in found]
     violations = sorted(set(violations), key=lambda v: (v.where or "", v.focus, v.shape, v.message))
     return ValidationReport(
         conforms=not any(v.severity == "Violation" for v in violations),
