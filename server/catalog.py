@@ -119,6 +119,61 @@ class Term:
 
 
 @dataclass(frozen=True)
+class Instant:
+    """A time:Instant as the pages show it: its date, with precision and inference if stated."""
+
+    date: ox.Term | None
+    precision: ox.Term | None
+    inference: ox.Term | None
+
+
+@dataclass(frozen=True)
+class MembershipFacts:
+    """What a membership's name and its timeline bar are made of."""
+
+    member: str | None
+    group: str | None  # its organization, or its treaty
+    role: str | None
+    start: Instant | None
+    end: Instant | None
+    attested: Instant | None
+
+
+class Remembered(dict):
+    """A dict that forgets its oldest entries past `size`, so per-build lookups stay bounded on a
+    store of millions of resources."""
+
+    def __init__(self, size: int):
+        super().__init__()
+        self.size = size
+        self._lock = threading.Lock()
+
+    def __setitem__(self, key, value) -> None:
+        with self._lock:
+            super().__setitem__(key, value)
+            while len(self) > self.size:
+                super().__delitem__(next(iter(self)))
+
+
+REMEMBERED = 100_000  # labels, classes, short names and membership facts kept per build
+MEMBERSHIP_FACTS = """SELECT ?m ?member ?group ?treaty ?role ?typed ?labelled
+       ?start ?sp ?sinf ?end ?ep ?einf ?seen ?seenp WHERE {
+  PATTERN
+  ?m org:member ?member .
+  OPTIONAL { ?m org:organization ?group }
+  OPTIONAL { ?m tg:treaty ?treaty }
+  OPTIONAL { ?m org:role ?role }
+  OPTIONAL { ?m a ?typed FILTER(?typed = org:Membership) }
+  OPTIONAL { ?m rdfs:label ?labelled }
+  OPTIONAL { ?m org:memberDuring ?i . ?i time:hasBeginning ?b . ?b time:inXSDDate ?start
+             OPTIONAL { ?b tg:datePrecision ?sp } OPTIONAL { ?b tg:inference ?sinf } }
+  OPTIONAL { ?m org:memberDuring ?j . ?j time:hasEnd ?e . ?e time:inXSDDate ?end
+             OPTIONAL { ?e tg:datePrecision ?ep } OPTIONAL { ?e tg:inference ?einf } }
+  OPTIONAL { ?m tg:attestedOn ?a . ?a time:inXSDDate ?seen OPTIONAL { ?a tg:datePrecision ?seenp } }
+}"""
+
+
+@dataclass(frozen=True)
 class SearchHit:
     iri: str
     label: str
@@ -139,8 +194,11 @@ class Catalog:
         self.view_graph = ox.NamedNode(build.ns.graph(GRAPH_WIKIDATA_VIEW))
         # Graphs that are not records: the vocabulary, and the same facts restated for Wikidata users.
         self.aside = (self.ontology_graph, self.view_graph)
-        self._labels: dict[str, str | None] = {}
-        self._types: dict[str, tuple[str, ...]] = {}
+        self._labels: dict[str, str | None] = Remembered(REMEMBERED)
+        self._types: dict[str, tuple[str, ...]] = Remembered(REMEMBERED)
+        self._shorts: dict[str, str] = Remembered(REMEMBERED)
+        self._memberships: dict[str, MembershipFacts | None] = Remembered(REMEMBERED)
+        self._membership_lists: dict[tuple[str, str], list[str]] = Remembered(1_000)
         self._uses: dict[str, int] = {}
         self._most_linked: dict[tuple[str, int], list[str]] = {}
 
@@ -190,40 +248,105 @@ class Catalog:
             self._types[iri] = tuple(sorted(found))
         return self._types[iri]
 
-    def _value(self, iri: str, predicate: str) -> str | None:
-        for quad in self.store.quads_for_pattern(
-            ox.NamedNode(iri), ox.NamedNode(predicate), None, None
-        ):
-            return quad.object.value
+    def _value(self, subject: ox.Term | None, predicate: str) -> ox.Term | None:
+        """The first object of one property (one read per property: each quad read costs a lookup
+        of every term in it, so reading a subject whole costs more than the few values needed)."""
+        if not isinstance(subject, ox.NamedNode):
+            return None
+        for quad in self.store.quads_for_pattern(subject, ox.NamedNode(predicate), None, None):
+            return quad.object
         return None
+
+    def _instant(self, term: ox.Term | None, inference: bool = True) -> Instant | None:
+        date = self._value(term, TIME + "inXSDDate")
+        if date is None:
+            return None
+        return Instant(
+            date,
+            self._value(term, self.tg + "datePrecision"),
+            self._value(term, self.tg + "inference") if inference else None,
+        )
+
+    def membership(self, iri: str) -> MembershipFacts | None:
+        """Member, organization (or treaty), role and dates of a membership; None if no member."""
+        if iri in self._memberships:
+            return self._memberships[iri]
+        node = ox.NamedNode(iri)
+        member = self._value(node, str(ORG) + "member")
+        facts = None
+        if member is not None:
+            group = self._value(node, str(ORG) + "organization") or self._value(
+                node, self.tg + "treaty"
+            )
+            role = self._value(node, str(ORG) + "role")
+            period = self._value(node, str(ORG) + "memberDuring")
+            facts = MembershipFacts(
+                member=member.value,
+                group=group.value if group else None,
+                role=role.value if role else None,
+                start=self._instant(self._value(period, TIME + "hasBeginning")),
+                end=self._instant(self._value(period, TIME + "hasEnd")),
+                attested=self._instant(self._value(node, self.tg + "attestedOn"), inference=False),
+            )
+        self._memberships[iri] = facts
+        return facts
+
+    def memberships_of(self, iri: str) -> list[str]:
+        """The memberships whose member is `iri`, their facts read in one query."""
+        return self._read_memberships(iri, "?m org:member ?x .")
+
+    def memberships_in(self, iri: str) -> list[str]:
+        """The memberships in an organization or treaty `iri`, their facts read in one query."""
+        return self._read_memberships(iri, "{ ?m org:organization ?x } UNION { ?m tg:treaty ?x }")
+
+    def _read_memberships(self, iri: str, pattern: str) -> list[str]:
+        """One query for what many quad reads per membership would fetch: Oxigraph joins on its
+        term ids and spells out only the values asked for (a quad read spells out all four)."""
+        key = (iri, pattern)
+        if key in self._membership_lists:
+            return self._membership_lists[key]
+        node = ox.NamedNode(iri)  # refuses what is not an IRI before it goes into a query
+        rows = self.query(
+            MEMBERSHIP_FACTS.replace("PATTERN", pattern.replace("?x", f"<{node.value}>"))
+        )
+        found: dict[str, MembershipFacts] = {}
+        labelled = set()
+        for row in rows:
+            iri_m = row["m"].value
+            if iri_m in found:
+                continue
+            group = row["group"] or row["treaty"]
+            found[iri_m] = MembershipFacts(
+                member=row["member"].value,
+                group=group.value if group else None,
+                role=row["role"].value if row["role"] else None,
+                start=_instant_of(row, "start", "sp", "sinf"),
+                end=_instant_of(row, "end", "ep", "einf"),
+                attested=_instant_of(row, "seen", "seenp", None),
+            )
+            if row["labelled"] is not None or row["typed"] is None:
+                labelled.add(iri_m)  # named the usual way, from its label or its classes
+        for iri_m, facts in found.items():
+            self._memberships[iri_m] = facts
+            if iri_m not in labelled:
+                self._labels[iri_m] = self._membership_label(iri_m)
+        self._membership_lists[key] = list(found)
+        return self._membership_lists[key]
 
     def _membership_label(self, iri: str) -> str | None:
         """Memberships carry no label: `Armenia: member of CSTO`."""
-        member = self._value(iri, str(ORG) + "member")
-        if member is None:
+        facts = self.membership(iri)
+        if facts is None:
             return None
-        group = self._value(iri, str(ORG) + "organization") or self._value(iri, self.tg + "treaty")
-        role = self._value(iri, str(ORG) + "role")
-        role_name = self.label(role) if role else "member"
-        name = f"{self.short(member)}: {role_name} of {self.short(group) if group else '?'}"
-        period = self._value(iri, str(ORG) + "memberDuring")
-        start = self._date_text(period, TIME + "hasBeginning") if period else None
-        end = self._date_text(period, TIME + "hasEnd") if period else None
+        role_name = self.label(facts.role) if facts.role else "member"
+        group = self.short(facts.group) if facts.group else "?"
+        name = f"{self.short(facts.member)}: {role_name} of {group}"
+        start, end = _date_text(facts.start), _date_text(facts.end)
         if start and end:
             return f"{name}, {start} \N{EN DASH} {end}"
         if start:
             return f"{name}, since {start}"
         return f"{name}, until {end}" if end else name
-
-    def _date_text(self, interval: str, boundary: str) -> str | None:
-        """An interval's beginning or end as people write it, at its precision (May 2002)."""
-        from .describe import format_date
-
-        instant = self._value(interval, boundary)
-        date = self._value(instant, TIME + "inXSDDate") if instant else None
-        if date is None:
-            return None
-        return format_date(date, self._value(instant, self.tg + "datePrecision"))
 
     def label(self, iri: str) -> str:
         """The readable name of any IRI: its label, a composed name, or its humanized local name."""
@@ -241,11 +364,13 @@ class Catalog:
 
     def short(self, iri: str) -> str:
         """A short name where there is one (CSTO), for tight spaces such as the timeline."""
-        try:
-            short = self._first_literal(iri, ox.NamedNode(self.tg + "shortName"))
-        except ValueError:
-            short = None
-        return short or self.label(iri)
+        if iri not in self._shorts:
+            try:
+                short = self._first_literal(iri, ox.NamedNode(self.tg + "shortName"))
+            except ValueError:
+                short = None
+            self._shorts[iri] = short or self.label(iri)
+        return self._shorts[iri]
 
     def curie(self, iri: str) -> str:
         """`wd:Q131569`, `wikibase:Reference`: an IRI in its prefixed form where a prefix fits."""
@@ -437,6 +562,21 @@ def catalog() -> Catalog:
     from .builds import current_build
 
     return current_app.extensions["treatygraph.catalogs"].for_build(current_build())
+
+
+def _instant_of(row, date: str, precision: str, inference: str | None) -> Instant | None:
+    if row[date] is None:
+        return None
+    return Instant(row[date], row[precision], row[inference] if inference else None)
+
+
+def _date_text(instant: Instant | None) -> str | None:
+    """An instant's date as people write it, at its precision (May 2002)."""
+    from .describe import format_date
+
+    if instant is None or instant.date is None:
+        return None
+    return format_date(instant.date.value, instant.precision.value if instant.precision else None)
 
 
 def is_wikidata(iri: str) -> bool:

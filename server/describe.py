@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 
 from treatygraph.dates import MONTHS
+from treatygraph.namespaces import ORG
 
 from .catalog import LABEL, OWL, RDF_TYPE, SKOS, Catalog, is_wikidata
 
@@ -455,6 +456,10 @@ class Describer:
             subject = quad.subject.value.split("#", 1)[0]
             if subject != self.iri:
                 groups.setdefault(predicate, set()).add(subject)
+        if str(ORG) + "member" in groups:
+            self.catalog.memberships_of(self.iri)  # their names, in one query
+        if str(ORG) + "organization" in groups or self.tg + "treaty" in groups:
+            self.catalog.memberships_in(self.iri)
         result = []
         for predicate, subjects in groups.items():
             shown = (

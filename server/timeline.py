@@ -10,8 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from .catalog import Catalog
+from .catalog import Catalog, Instant
 from .describe import format_date
+
+_NO_DATE = Instant(None, None, None)
 
 ROLE_STYLES = {
     "MemberRole": ("member", "role-member"),
@@ -104,45 +106,40 @@ def _text(date_term, precision_term) -> str:
 def membership_timeline(catalog: Catalog, iri: str, until: dt.date) -> Timeline | None:
     """The timeline of the memberships in `iri` (org:organization or tg:treaty), or None if none."""
     rows: dict[str, Row] = {}
-    members = catalog.query(
-        f"""SELECT ?m ?member ?role ?start ?sp ?sinf ?end ?ep ?einf ?seen ?seenp WHERE {{
-              {{ ?m org:organization <{iri}> }} UNION {{ ?m tg:treaty <{iri}> }}
-              ?m org:member ?member .
-              OPTIONAL {{ ?m org:role ?role }}
-              OPTIONAL {{ ?m org:memberDuring/time:hasBeginning ?b . ?b time:inXSDDate ?start
-                          OPTIONAL {{ ?b tg:datePrecision ?sp }} OPTIONAL {{ ?b tg:inference ?sinf }} }}
-              OPTIONAL {{ ?m org:memberDuring/time:hasEnd ?e . ?e time:inXSDDate ?end
-                          OPTIONAL {{ ?e tg:datePrecision ?ep }} OPTIONAL {{ ?e tg:inference ?einf }} }}
-              OPTIONAL {{ ?m tg:attestedOn ?a . ?a time:inXSDDate ?seen
-                          OPTIONAL {{ ?a tg:datePrecision ?seenp }} }}
-            }}"""
-    )
-    for r in members:
-        member = r["member"].value
+    for membership in catalog.memberships_in(iri):
+        facts = catalog.membership(membership)
+        if facts is None:
+            continue
+        member = facts.member
         row = rows.get(member)
         if row is None:
             name = catalog.label(member)
             row = rows[member] = Row(member, name, catalog.href(member))
             if len(name) > ROW_LABEL_CHARS:
                 row.svg_label = catalog.short(member)
-        role_iri = r["role"].value if r["role"] else ""
+        role_iri = facts.role or ""
         local = role_iri.rsplit("/", 1)[-1]
         role_label, css = ROLE_STYLES.get(
             local, (catalog.label(role_iri) or "member", "role-other")
         )
+        start, end, seen = (
+            facts.start or _NO_DATE,
+            facts.end or _NO_DATE,
+            facts.attested or _NO_DATE,
+        )
         row.periods.append(
             Period(
-                membership=r["m"].value,
+                membership=membership,
                 role=role_iri,
                 role_label=role_label,
                 css=css,
-                start=_date(r["start"]),
-                start_text=_text(r["start"], r["sp"]),
-                end=_date(r["end"]),
-                end_text=_text(r["end"], r["ep"]),
-                inferred=bool(r["sinf"] or r["einf"]),
-                attested=_date(r["seen"]),
-                attested_text=_text(r["seen"], r["seenp"]),
+                start=_date(start.date),
+                start_text=_text(start.date, start.precision),
+                end=_date(end.date),
+                end_text=_text(end.date, end.precision),
+                inferred=bool((start.date and start.inference) or (end.date and end.inference)),
+                attested=_date(seen.date),
+                attested_text=_text(seen.date, seen.precision),
             )
         )
     if not rows:
