@@ -6,14 +6,14 @@ import random
 
 import pytest
 
-from treatygraph.dumps import GNU_SORT, sort_lines_file
+from treatygraph.dumps import gnu_sort, sort_lines_file
 
-TOOLS = [None] + ([GNU_SORT] if GNU_SORT else [])
+SORTERS = [False] + ([True] if gnu_sort() else [])
 
 
-@pytest.mark.parametrize("tool", TOOLS, ids=lambda t: "gnu-sort" if t else "python")
+@pytest.mark.parametrize("gnu", SORTERS, ids=lambda gnu: "gnu-sort" if gnu else "python")
 @pytest.mark.parametrize("chunk_lines", [1, 7, 700, 1_000_000])
-def test_external_sort_equals_in_memory_sort(tmp_path, chunk_lines, tool):
+def test_external_sort_equals_in_memory_sort(tmp_path, chunk_lines, gnu):
     rng = random.Random(3)
     lines = [
         f'<urn:s{rng.randrange(400)}> <urn:p> "ü{rng.randrange(9)}" .'.encode()
@@ -22,30 +22,30 @@ def test_external_sort_equals_in_memory_sort(tmp_path, chunk_lines, tool):
     source = tmp_path / "in.nq"
     source.write_bytes(b"\n".join(lines) + b"\n")
     target = tmp_path / "out.nq"
-    count = sort_lines_file(source, target, chunk_lines=chunk_lines, tool=tool)
+    count = sort_lines_file(source, target, chunk_lines=chunk_lines, use_gnu_sort=gnu)
     expected = sorted(set(lines))
     assert target.read_bytes() == b"\n".join(expected) + b"\n"
     assert count == len(expected)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.nq", "out.nq"]
 
 
-@pytest.mark.parametrize("tool", TOOLS, ids=lambda t: "gnu-sort" if t else "python")
-def test_empty_input_gives_empty_output(tmp_path, tool):
+@pytest.mark.parametrize("gnu", SORTERS, ids=lambda gnu: "gnu-sort" if gnu else "python")
+def test_empty_input_gives_empty_output(tmp_path, gnu):
     source = tmp_path / "in.nq"
     source.write_bytes(b"")
-    assert sort_lines_file(source, tmp_path / "out.nq", tool=tool) == 0
+    assert sort_lines_file(source, tmp_path / "out.nq", use_gnu_sort=gnu) == 0
     assert (tmp_path / "out.nq").read_bytes() == b""
 
 
-@pytest.mark.parametrize("tool", TOOLS, ids=lambda t: "gnu-sort" if t else "python")
-def test_several_files_sort_as_one(tmp_path, tool):
+@pytest.mark.parametrize("gnu", SORTERS, ids=lambda gnu: "gnu-sort" if gnu else "python")
+def test_several_files_sort_as_one(tmp_path, gnu):
     parts = [tmp_path / "a.nt", tmp_path / "b.nt"]
     parts[0].write_bytes(b"<urn:b> <urn:p> <urn:o> .\n<urn:a> <urn:p> <urn:o> .\n")
     parts[1].write_bytes(
         b"<urn:a> <urn:p> <urn:o> .\n<urn:\xc3\xbc> <urn:p> <urn:o> .\n<urn:Z> <urn:p> <urn:o> .\n"
     )
     target = tmp_path / "out.nt"
-    assert sort_lines_file(parts, target, chunk_lines=2, tool=tool) == 4
+    assert sort_lines_file(parts, target, chunk_lines=2, use_gnu_sort=gnu) == 4
     assert target.read_bytes().splitlines() == sorted(
         set(parts[0].read_bytes().splitlines() + parts[1].read_bytes().splitlines())
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import gzip
 import hashlib
 import heapq
@@ -60,16 +61,14 @@ SORT_CHUNK_LINES = 1_000_000  # lines sorted in memory at once; more spill to so
 SORT_MEMORY = "1G"  # GNU sort's buffer; larger inputs spill to sorted runs in the work folder
 
 
-def _gnu_sort() -> str | None:
+@functools.cache
+def gnu_sort() -> str | None:
     """GNU sort, when installed: a bytewise (LC_ALL=C) sort on every core, in C."""
     found = shutil.which("sort")
     if found is None:
         return None
     version = subprocess.run([found, "--version"], capture_output=True, text=True, check=False)
     return found if "GNU coreutils" in version.stdout else None
-
-
-GNU_SORT = _gnu_sort()
 
 
 def _gzip_file(source: Path, target: Path) -> None:
@@ -91,15 +90,17 @@ def sort_lines_file(
     source: Path | list[Path],
     target: Path,
     chunk_lines: int = SORT_CHUNK_LINES,
-    tool: str | None = GNU_SORT,
+    use_gnu_sort: bool = True,
 ) -> int:
     """Sort and deduplicate the lines of N-Triples/N-Quads files (bytewise, so dumps diff cleanly
     between releases) into `target`; return the number of lines written.
 
-    With GNU sort (`tool`), in C locale on every core; without, in Python, in memory up to
-    `chunk_lines` and with a merge of sorted runs beyond. Both give the same bytes.
+    With GNU sort when installed, in C locale on every core; otherwise in Python, in memory up
+    to `chunk_lines` and with a merge of sorted runs beyond. Both give the same bytes for the
+    store's output (which has no blank lines: GNU sort would keep one, Python drops them).
     """
     sources = [source] if isinstance(source, Path) else list(source)
+    tool = gnu_sort() if use_gnu_sort else None
     if tool is not None:
         subprocess.run(
             [
