@@ -269,6 +269,8 @@ def write_dumps(
         write_quads(graph_files, work_dir / "all.nq")
         sort_lines_file(work_dir / "all.nq", nquads)
         triple_count = triple_count.result()
+        for unsorted in (work_dir / "all.nq", *(p for p, _ in graph_files)):
+            unsorted.unlink()  # the disk holds the sorted copies only from here on
         conversions = [
             _start_conversion(ntriples, dumps_dir / "treatygraph.ttl", prefixes),
             _start_conversion(nquads, dumps_dir / "treatygraph.jsonld", {}),
