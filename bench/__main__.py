@@ -133,6 +133,7 @@ def serve_and_load(size: str, work: Path, counts: dict, args) -> dict:
     endpoint = {}
     servers = {}
     shapes: dict = {}
+    answers: dict = {}
     extras: dict = {}
     runs = [("treatygraph", "/sparql"), ("oxigraph", "/query")]
     if not args.no_rdflib:
@@ -157,6 +158,8 @@ def serve_and_load(size: str, work: Path, counts: dict, args) -> dict:
                 servers[name] = {"ready_s": None, "peak_rss_mib": server.peak_rss_mib}
                 continue
             seconds = args.rdflib_seconds if name == "rdflib-endpoint" else args.seconds
+            log(f"{size}: {name}, the answers to the first queries of each shape")
+            answers[name] = answer_sizes(server.url, path, counts)
             log(f"{size}: {name}, each query shape alone, one client")
             shapes[name] = shape_latencies(server.url, path, counts)
             for clients in (8, 32):
@@ -171,7 +174,49 @@ def serve_and_load(size: str, work: Path, counts: dict, args) -> dict:
             if name == "treatygraph":
                 extras.update(ours_extras(server, counts, work, args))
             servers[name] = {"ready_s": server.ready_seconds, "peak_rss_mib": server.peak_rss_mib}
-    return {"endpoint": endpoint, "servers": servers, "extras": extras, "shapes": shapes}
+    return {
+        "endpoint": endpoint,
+        "servers": servers,
+        "extras": extras,
+        "shapes": shapes,
+        "answers": answers,
+    }
+
+
+ANSWERS_PER_SHAPE = 3
+
+
+def answer_sizes(url: str, path: str, counts: dict) -> dict[str, list]:
+    """Rows (or triples) of the first queries of each shape, or the error: the servers compared
+    must give the same answers, or the load runs compare different work."""
+    import rdflib
+
+    sizes: dict[str, list] = {}
+    for shape in SHAPES:
+        for request_path, accept in mix(counts, path, n=ANSWERS_PER_SHAPE, seed=5, shapes=(shape,)):
+            request = urllib.request.Request(url + request_path, headers={"Accept": accept})
+            try:
+                with urllib.request.urlopen(request, timeout=120) as response:
+                    body = response.read()
+                    media_type = response.headers.get_content_type()
+            except OSError as err:
+                sizes.setdefault(shape, []).append(f"error: {err}"[:60])
+                continue
+            try:
+                if media_type == "application/sparql-results+json":
+                    size = len(json.loads(body)["results"]["bindings"])
+                else:  # rdflib-endpoint answers DESCRIBE in RDF/XML whatever the Accept says
+                    graph = rdflib.Graph().parse(
+                        data=body,
+                        format=rdflib.util.guess_format(
+                            "x." + {"application/rdf+xml": "rdf"}.get(media_type, "ttl")
+                        ),
+                    )
+                    size = len(graph)
+            except Exception as err:  # a 200 that is not an answer
+                size = f"unreadable {media_type}: {err}"[:60]
+            sizes.setdefault(shape, []).append(size)
+    return sizes
 
 
 def shape_latencies(url: str, path: str, counts: dict, rounds: int = 5) -> dict[str, float]:
@@ -304,6 +349,25 @@ def report(results: dict, info: dict, args, started: str, finished: str) -> str:
                 f"| {ratio(run['rps'], ox_run and ox_run['rps'])} "
                 f"| {ratio(run['rps'], rd_run and rd_run['rps']) if rd_run and rd_run['ok'] else 'n/a'} |"
             )
+    lines += [
+        "",
+        f"## Answers: rows (DESCRIBE: triples) of the first {ANSWERS_PER_SHAPE} queries of each "
+        "shape, per server",
+        "",
+        "| size | shape | treatygraph | oxigraph | rdflib-endpoint | same |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for size, result in results["sizes"].items():
+        answers = result.get("answers", {})
+        for shape in SHAPES:
+            cells = [
+                answers.get(n, {}).get(shape)
+                for n in ("treatygraph", "oxigraph", "rdflib-endpoint")
+            ]
+            given = [c for c in cells if c is not None]
+            same = "yes" if given and all(c == given[0] for c in given) else "**no**"
+            text = [", ".join(map(str, c)) if c is not None else "n/a" for c in cells]
+            lines.append(f"| {size} | {shape} | {' | '.join(text)} | {same} |")
     lines += [
         "",
         "## Each query shape alone: median of 5 requests in a row, one client",
