@@ -186,8 +186,15 @@ def _targets(shapes: Graph, shape, subclasses=None) -> list[str]:
     classes = sorted(shapes.objects(shape, SH.targetClass))
     patterns = [_instance_of("?this", classes, subclasses)] if classes else []
     patterns += [f"VALUES ?this {{ {_term(n)} }}" for n in shapes.objects(shape, SH.targetNode)]
-    patterns += [f"?this {_term(p)} [] ." for p in shapes.objects(shape, SH.targetSubjectsOf)]
-    patterns += [f"[] {_term(p)} ?this ." for p in shapes.objects(shape, SH.targetObjectsOf)]
+    # Each focus node once: a node with ten sources would otherwise run the checks ten times.
+    patterns += [
+        f"{{ SELECT DISTINCT ?this WHERE {{ ?this {_term(p)} [] }} }}"
+        for p in shapes.objects(shape, SH.targetSubjectsOf)
+    ]
+    patterns += [
+        f"{{ SELECT DISTINCT ?this WHERE {{ [] {_term(p)} ?this }} }}"
+        for p in shapes.objects(shape, SH.targetObjectsOf)
+    ]
     return patterns
 
 
