@@ -169,7 +169,7 @@ def _sha256(path: Path) -> str:
 def dump_graphs(store: ox.Store, work_dir: Path, workers: int) -> list[tuple[Path, bytes]]:
     """Each graph of the store as an N-Triples file, several graphs at once (Oxigraph writes
     without holding the GIL); return (file, graph term as written in N-Quads, b"" for the
-    default graph), the largest graphs first."""
+    default graph) for every graph."""
     graphs = [ox.DefaultGraph(), *store.named_graphs()]
 
     def dump(number: int) -> tuple[Path, bytes]:
