@@ -14,6 +14,7 @@ other. Results go to bench/results/YYYY-MM-DD-<host>.md with the machine's descr
     python -m bench                       # 100k and 1M triples
     python -m bench --sizes 100k          # one size
     python -m bench --sizes 100k,1M,10M --allow-10m   # 10M: about an hour on 2 cores
+    python -m bench --sizes 10M --allow-10m --work DIR --reuse   # serve DIR's 10M build again
 """
 
 from __future__ import annotations
@@ -306,6 +307,13 @@ def report(results: dict, info: dict, args, started: str, finished: str) -> str:
             f"| {size} | {build['triples']:,} | {cells} | {build['total_seconds']:.1f} s "
             f"| {peak:,.0f} MiB |"
         )
+    reused = [size for size, result in results["sizes"].items() if result.get("reused")]
+    if reused:
+        lines += [
+            "",
+            f"Built by an earlier run and served again here (`--reuse`): {', '.join(reused)}; "
+            "those build times are the earlier run's.",
+        ]
     references = [
         (size, r["build"]["reference"])
         for size, r in results["sizes"].items()
@@ -441,8 +449,16 @@ def main() -> None:
         help="build stage to leave out (to measure serving a size alone); repeatable",
     )
     parser.add_argument("--work", type=Path, help="working folder (default: a temporary one)")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="with --work: serve a size built there by an earlier run (its build times are that "
+        "run's) instead of building it again",
+    )
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args()
+    if args.reuse and args.work is None:
+        parser.error("--reuse needs --work, the folder of the earlier run")
     sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
     unknown = [s for s in sizes if s not in SIZES]
     if unknown:
@@ -458,17 +474,26 @@ def main() -> None:
     try:
         for size in sizes:
             work = base / size
-            shutil.rmtree(work, ignore_errors=True)
-            work.mkdir(parents=True)
+            built = work / "bulk-build.json"
+            reuse = args.reuse and built.is_file() and (work / "build" / "current").exists()
+            if not reuse:
+                shutil.rmtree(work, ignore_errors=True)
+                work.mkdir(parents=True)
             log(f"{size}: generating")
             generated = generate(SIZES[size], work / "data", seed=args.seed)
-            log(f"{size}: building {generated.quads:,} quads")
-            build = bulk_build(
-                work, generated.nquads, generated.sources_dir, size == "100k", args.skip
-            )
-            log(f"{size}: built in {build['total_seconds']:.1f} s")
+            if reuse:
+                log(f"{size}: serving the build already in {work}")
+                build = json.loads(built.read_text())
+            else:
+                log(f"{size}: building {generated.quads:,} quads")
+                build = bulk_build(
+                    work, generated.nquads, generated.sources_dir, size == "100k", args.skip
+                )
+                built.write_text(json.dumps(build))
+                log(f"{size}: built in {build['total_seconds']:.1f} s")
             served = serve_and_load(size, work, generated.counts, args)
             results["sizes"][size] = {"build": build, "counts": generated.counts, **served}
+            results["sizes"][size]["reused"] = reuse
             shutil.rmtree(work / "data", ignore_errors=True)
     finally:
         if args.work is None:
@@ -478,7 +503,8 @@ def main() -> None:
     text = report(results, info, args, started, finished)
     print(text)
     args.results.mkdir(parents=True, exist_ok=True)
-    out = args.results / f"{started[:10]}-{info['host']}.md"
+    suffix = "" if sizes == ["100k", "1M"] else "-" + "-".join(sizes)
+    out = args.results / f"{started[:10]}-{info['host']}{suffix}.md"
     out.write_text(text, encoding="utf-8")
     log(f"written to {out}")
 
