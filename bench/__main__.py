@@ -38,7 +38,13 @@ from pathlib import Path
 
 from .generate import generate
 from .queries import SHAPES, entity_pages, mix
-from .servers import oxigraph_server, rdflib_endpoint_server, treatygraph_server, wrk
+from .servers import (
+    oxigraph_server,
+    rdflib_endpoint_server,
+    sequential_p50_ms,
+    treatygraph_server,
+    wrk,
+)
 
 RESULTS = Path(__file__).parent / "results"
 SIZES = {"100k": 100_000, "1M": 1_000_000, "10M": 10_000_000}
@@ -245,6 +251,12 @@ def ours_extras(server, counts: dict, work: Path, args) -> dict:
     except OSError:
         has_pages = False
     if has_pages:
+        pages = entity_pages(counts)
+        log("entity pages, one client, first visits and again")
+        extras[("treatygraph", "entity page p50, one client")] = (
+            sequential_p50_ms(server.url, pages, n=200),
+            sequential_p50_ms(server.url, pages, n=200),
+        )
         log("entity pages, 8 clients")
         extras[("treatygraph", "entity pages")] = wrk(
             server.url, entity_pages(counts), 8, args.seconds, work
@@ -418,6 +430,12 @@ def report(results: dict, info: dict, args, started: str, finished: str) -> str:
             )
         else:
             lines.append(f"| {size} | entity pages | not available in this build | | |")
+        alone = extras.get(("treatygraph", "entity page p50, one client"))
+        if alone:
+            lines.append(
+                f"| {size} | entity page (HTML, 1 client) p50, first visits / again | "
+                f"{alone[0]:.1f} / {alone[1]:.1f} ms | | |"
+            )
         dump = extras.get(("treatygraph", "dump download"))
         if dump:
             lines.append(

@@ -17,10 +17,8 @@ import argparse
 import datetime as dt
 import json
 import shutil
-import statistics
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -32,7 +30,7 @@ from treatygraph.stores import INFO_FILE, STORE_DIR
 from .__main__ import RESULTS, SIZES, bulk_build, fmt, log, machine, ratio
 from .generate import generate
 from .queries import entity_pages, mix
-from .servers import BIN, Server, free_port, treatygraph_server, wrk
+from .servers import BIN, Server, free_port, sequential_p50_ms, treatygraph_server, wrk
 
 
 def remote_oxigraph(location: Path, log_file: Path) -> Server:
@@ -66,25 +64,13 @@ def remote_release(embedded_build: Path, remote_build: Path, endpoints: StoreEnd
     return info["triples"]
 
 
-def page_p50_ms(url: str, pages: list[tuple[str, str]], n: int = 60) -> float:
-    """Median latency of n entity pages asked one after the other by one client."""
-    samples = []
-    for path, accept in pages[: n + 5]:
-        request = urllib.request.Request(url + path, headers={"Accept": accept})
-        started = time.perf_counter()
-        with urllib.request.urlopen(request, timeout=60) as response:
-            response.read()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples[5:]) * 1000
-
-
 def measure(server: Server, counts: dict, work: Path, seconds: float) -> dict:
     pages = entity_pages(counts)
     lookups = mix(counts, "/sparql", shapes=("entity lookup",))
     return {
         "lookups": wrk(server.url, lookups, 8, seconds, work),
         "pages": wrk(server.url, pages, 8, seconds, work),
-        "page_p50_ms": page_p50_ms(server.url, pages),
+        "page_p50_ms": sequential_p50_ms(server.url, pages),
         "peak_rss_mib": server.peak_rss_mib,
     }
 

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import threading
@@ -230,3 +231,16 @@ def wrk(
         "p99_ms": result["p99_us"] / 1000,
         "mib_per_s": result["bytes"] / seconds_run / (1 << 20) if seconds_run else 0.0,
     }
+
+
+def sequential_p50_ms(url: str, paths: list[tuple[str, str]], n: int = 60) -> float:
+    """Median latency of n (path, Accept) requests asked one after the other by one client,
+    after 5 not counted."""
+    samples = []
+    for path, accept in paths[: n + 5]:
+        request = urllib.request.Request(url + path, headers={"Accept": accept})
+        started = time.perf_counter()
+        with urllib.request.urlopen(request, timeout=60) as response:
+            response.read()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples[5:]) * 1000
