@@ -415,3 +415,19 @@ def test_invalid_utf8_body(url):
     )
     assert 400 <= response.status_code < 500
     assert "Traceback" not in response.text
+
+
+def test_a_query_whose_client_went_away_is_stopped_and_frees_its_worker(config, built):
+    endless = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"  # flat memory
+    with endpoint_server(config, query_timeout=30.0, query_workers=1) as server:
+        url = f"{server.url}/sparql"
+        assert requests.get(url, params={"query": COUNT}, timeout=10).status_code == 200
+        workers = server.app.extensions[POOL]
+        before = set(workers.pids())
+        with pytest.raises(requests.exceptions.ReadTimeout):
+            requests.get(url, params={"query": endless}, timeout=1.0)
+        started = time.monotonic()
+        response = requests.get(url, params={"query": COUNT}, timeout=30)
+        assert response.status_code == 200
+        assert time.monotonic() - started < 10, "the only worker was still busy with the runaway"
+        assert not before & set(workers.pids()), "the runaway's worker was stopped and replaced"

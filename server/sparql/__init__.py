@@ -8,9 +8,12 @@ streams the worker's answer to the client.
 from __future__ import annotations
 
 import json
+import select
+import socket
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from flask import Blueprint, Response, current_app, render_template, request, url_for
@@ -23,7 +26,7 @@ from treatygraph.sparql_text import QueryRefused, QueryTextError, read_query
 from ..builds import NoBuild, current_build
 from . import formats
 from .description import RDFLIB_FORMATS, graph_sizes, read_examples, service_description
-from .pool import MemoryExceeded, QueryPool, WorkerDied
+from .pool import ClientGone, MemoryExceeded, QueryPool, WorkerDied
 from .worker import Job
 
 blueprint = Blueprint("sparql", __name__)
@@ -31,6 +34,7 @@ blueprint = Blueprint("sparql", __name__)
 POOL = "treatygraph.sparql.pool"
 CLIENTS = "treatygraph.sparql.clients"
 SIZES = "treatygraph.sparql.sizes"
+CLIENT_CLOSED = 499  # as nginx logs it: the client went away before the answer
 CUT_HEADER = "X-TreatyGraph-Result-Cut"
 EXPOSED_HEADERS = CUT_HEADER
 UPDATE_TYPE = "application/sparql-update"
@@ -242,6 +246,7 @@ def _dispatch(job: Job, fmt: formats.Format, timeout: float, client: str | None 
         )
     stream = _Stream(workers, worker, lambda: clients.give_back(client), deadline, timeout)
     stream.memory_limit_kib = current_app.config["TREATYGRAPH"].query_memory_mb * 1024
+    stream.client_gone = _connection_closed(request.environ)
     try:
         worker.send(job)
         first = stream.next_message()
@@ -264,6 +269,26 @@ def _dispatch(job: Job, fmt: formats.Format, timeout: float, client: str | None 
     return Response(stream, status=200, headers=headers, content_type=fmt.content_type)
 
 
+def _connection_closed(environ: dict) -> Callable[[], bool]:
+    """Whether the client has closed the request's connection, peeked at without reading.
+
+    Readable with nothing to read is the end of the stream; readable with bytes is a pipelined
+    request. A server that does not show its socket (gunicorn and werkzeug do) is never gone.
+    """
+    sock = environ.get("gunicorn.socket") or environ.get("werkzeug.socket")
+
+    def closed() -> bool:
+        if sock is None:
+            return False
+        try:
+            readable, _, _ = select.select([sock], [], [], 0)
+            return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
+        except (OSError, ValueError):
+            return True
+
+    return closed
+
+
 class _Stream:
     """The worker's answer as a WSGI iterable; the worker goes back to the pool (or dies) at close."""
 
@@ -276,10 +301,16 @@ class _Stream:
         self.done = False
         self.closed = False
         self.memory_limit_kib: int | None = None
+        self.client_gone: Callable[[], bool] = lambda: False
 
     def next_message(self):
         try:
-            message = self.worker.receive(self.deadline, self.memory_limit_kib)
+            message = self.worker.receive(self.deadline, self.memory_limit_kib, self.client_gone)
+        except ClientGone:
+            self.finish(clean=False)
+            raise SparqlError(
+                CLIENT_CLOSED, "the client closed the connection; its query was stopped"
+            ) from None
         except WorkerDied as err:
             self.finish(clean=False)
             raise SparqlError(

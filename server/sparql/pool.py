@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,10 @@ class MemoryExceeded(Exception):
     def __init__(self, limit_kib: int):
         super().__init__(f"more than {limit_kib // 1024} MiB")
         self.limit_kib = limit_kib
+
+
+class ClientGone(Exception):
+    """The client closed its connection while its query ran."""
 
 
 class WorkerDied(Exception):
@@ -74,11 +79,17 @@ class Worker:
         self.jobs += 1
         self.conn.send(job)
 
-    def receive(self, deadline: float, memory_limit_kib: int | None = None):
+    def receive(
+        self,
+        deadline: float,
+        memory_limit_kib: int | None = None,
+        client_gone: Callable[[], bool] = lambda: False,
+    ):
         """The next message; None when the deadline passes first.
 
         While waiting, the worker's resident memory is checked a few times a second, and
-        `MemoryExceeded` raised when it passes the limit.
+        `MemoryExceeded` raised when it passes the limit; `ClientGone` when the client has closed
+        its connection, so nobody's worker stays busy for an answer nobody will read.
         """
         while True:
             remaining = deadline - time.monotonic()
@@ -91,6 +102,8 @@ class Worker:
                     raise WorkerDied(f"query worker {self.pid} ended unexpectedly") from None
             if memory_limit_kib and (self.rss_kib() or 0) > memory_limit_kib:
                 raise MemoryExceeded(memory_limit_kib)
+            if client_gone():
+                raise ClientGone()
 
     def rss_kib(self) -> int | None:
         """Resident memory of the worker process (Linux /proc), None if unknown."""
