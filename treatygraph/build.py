@@ -223,8 +223,11 @@ def build(
                 graphs = [assembled.ns.graph(graph) for graph in assembled.graphs]
                 progress(f"Loading {len(graphs)} graphs into the remote store {remote.graph_store}")
                 upload_graphs(store, graphs, remote, staging / "upload", name)
-                remote_info = {"query": remote.query, "graph_store": remote.graph_store}
-                remote_info["graphs"] = graphs
+                remote_info = {
+                    "query": remote.query,
+                    "graph_store": remote.graph_store,
+                    "graphs": graphs,
+                }
             del store
             if remote is not None:
                 shutil.rmtree(staging / STORE_DIR)
