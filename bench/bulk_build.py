@@ -34,9 +34,9 @@ from treatygraph.build import (
     build_lock,
     build_time,
     publish_release,
+    write_release_dumps,
 )
 from treatygraph.config import Config
-from treatygraph.dumps import write_dumps
 from treatygraph.namespaces import (
     GRAPH_FACTS,
     GRAPH_ONTOLOGY,
@@ -256,15 +256,7 @@ def bulk_build(
             (staging / DUMPS_DIR).mkdir()
             triples = len(store)
         else:
-            triples = write_dumps(
-                store,
-                staging / DUMPS_DIR,
-                assembled.ns,
-                assembled.graphs[GRAPH_ONTOLOGY],
-                assembled.shapes,
-                version,
-                built_at,
-            )
+            triples = write_release_dumps(store, staging, assembled, version, built_at)
         del store
         info = BuildInfo(version, built_at, triples, "bench", config.base_iri)
         release = publish_release(config, staging, info, f"bench-{time.time_ns()}")

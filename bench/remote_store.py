@@ -47,17 +47,15 @@ def remote_oxigraph(location: Path, log_file: Path) -> Server:
 
 
 def remote_release(embedded_build: Path, remote_build: Path, endpoints: StoreEndpoints) -> int:
-    """A build folder whose release reads the remote store (dumps shared with the embedded one);
-    the seconds the upload took are returned after the graphs went up."""
+    """A build folder whose release reads the remote store (dumps shared with the embedded one),
+    its graphs uploaded as `build --store` uploads them; the number of triples."""
     release = (embedded_build / "current").resolve()
     store = ox.Store.read_only(str(release / STORE_DIR))
     graphs = sorted(g.value for g in store.named_graphs())
     target = remote_build / "releases" / "remote"
     target.mkdir(parents=True)
-    upload_graphs(store, graphs, endpoints, target / "upload", "bench")
     info = json.loads((release / INFO_FILE).read_text())
-    info["store"] = {"query": endpoints.query, "graph_store": endpoints.graph_store}
-    info["store"]["graphs"] = graphs
+    info["store"] = upload_graphs(store, graphs, endpoints, target / "upload", "bench")
     (target / INFO_FILE).write_text(json.dumps(info, indent=2))
     (target / "dumps").symlink_to(release / "dumps")
     (remote_build / "current").symlink_to(target.relative_to(remote_build))

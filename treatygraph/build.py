@@ -96,8 +96,26 @@ def current_release(config: Config) -> Path | None:
     return target if (target / INFO_FILE).is_file() else None
 
 
-def upload_graphs(store, graphs: list[str], endpoints, work_dir: Path, release: str) -> None:
-    """Replace our graphs in a remote store with this build's, all together or not at all."""
+def write_release_dumps(
+    store, staging: Path, assembled: Assembled, version: str, built_at: str
+) -> int:
+    """Write a release's dumps from its store into staging/dumps; the number of triples."""
+    from .dumps import write_dumps
+
+    return write_dumps(
+        store,
+        staging / DUMPS_DIR,
+        assembled.ns,
+        assembled.graphs[GRAPH_ONTOLOGY],
+        assembled.shapes,
+        version,
+        built_at,
+    )
+
+
+def upload_graphs(store, graphs: list[str], endpoints, work_dir: Path, release: str) -> dict:
+    """Replace our graphs in a remote store with this build's, all together or not at all; the
+    release's `store` entry in build.json, which `stores.open_store` reads."""
     import pyoxigraph as ox
 
     from .remote_store import StoreLoader
@@ -110,6 +128,7 @@ def upload_graphs(store, graphs: list[str], endpoints, work_dir: Path, release: 
         files.append((graph, path))
     StoreLoader(endpoints).replace_graphs(files, release)
     shutil.rmtree(work_dir)
+    return {"query": endpoints.query, "graph_store": endpoints.graph_store, "graphs": graphs}
 
 
 def _pause_at(config: Config, step: str) -> None:
@@ -184,8 +203,6 @@ def build(
     With `remote` (StoreEndpoints), the graphs go on to that store and the release keeps the
     dumps and build.json only: the server reads the remote store.
     """
-    from .dumps import write_dumps
-
     with build_lock(config.build_dir):
         progress("Loading ontology, shapes, sources and curated facts")
         assembled = assemble(config)
@@ -208,26 +225,13 @@ def build(
             import pyoxigraph as ox
 
             store = ox.Store.read_only(str(staging / STORE_DIR))
-            triples = write_dumps(
-                store,
-                staging / DUMPS_DIR,
-                assembled.ns,
-                assembled.graphs[GRAPH_ONTOLOGY],
-                assembled.shapes,
-                version,
-                built_at,
-            )
+            triples = write_release_dumps(store, staging, assembled, version, built_at)
             name = f"{built_at.replace(':', '')}-{digest[:12]}-{time.time_ns()}"
             remote_info = None
             if remote is not None:
                 graphs = [assembled.ns.graph(graph) for graph in assembled.graphs]
                 progress(f"Loading {len(graphs)} graphs into the remote store {remote.graph_store}")
-                upload_graphs(store, graphs, remote, staging / "upload", name)
-                remote_info = {
-                    "query": remote.query,
-                    "graph_store": remote.graph_store,
-                    "graphs": graphs,
-                }
+                remote_info = upload_graphs(store, graphs, remote, staging / "upload", name)
             del store
             if remote is not None:
                 shutil.rmtree(staging / STORE_DIR)
