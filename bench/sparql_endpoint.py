@@ -138,13 +138,13 @@ def over_http(config: Config) -> list[float]:
 
 def runaway(config: Config) -> dict:
     from server.app import create_app
-    from server.sparql import POOL, shutdown
+    from server.sparql import QUERIES, shutdown
 
     app = create_app(dataclasses.replace(config, query_timeout=2.0, query_workers=2))
     client = app.test_client()
     try:
         client.get("/sparql", query_string={"query": LOOKUP}).get_data()
-        pool = app.extensions[POOL]
+        pool = app.extensions[QUERIES].pool
         before = {pid: _rss_kib(pid) for pid in pool.pids()}
         samples: list[tuple[float, int | None]] = []
         stop = threading.Event()

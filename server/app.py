@@ -14,6 +14,7 @@ from .catalog import Catalogs
 def create_app(config: Config | None = None) -> Flask:
     """Create the app for a configuration (from the environment by default)."""
     config = config or Config.from_env()
+    config.check_query_limits()
     app = Flask(__name__)
     app.config["TREATYGRAPH"] = config
     app.config["MAX_CONTENT_LENGTH"] = config.max_request_bytes

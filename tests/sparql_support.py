@@ -7,7 +7,9 @@ import dataclasses
 import socket
 import threading
 
+import requests
 from conftest import LiveServer
+from requests.adapters import HTTPAdapter
 
 CSTO = "https://w3id.org/treatygraph/id/organization/csto"
 ARMENIA = "https://w3id.org/treatygraph/id/state/armenia"
@@ -33,6 +35,24 @@ def endpoint_server(config, **overrides):
     finally:
         server.stop()
         shutdown(app)
+
+
+class _SourceAddressAdapter(HTTPAdapter):
+    def __init__(self, address: str):
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def client_at(address: str) -> requests.Session:
+    """A session whose connections come from another loopback address (127.0.0.2 …), so the
+    endpoint counts it as another client."""
+    session = requests.Session()
+    session.mount("http://", _SourceAddressAdapter(address))
+    return session
 
 
 class SilentSocket:

@@ -284,11 +284,11 @@ def test_a_query_worker_killed_mid_query_fails_that_request_only(config, built):
         with endpoint_server(
             config, query_workers=2, service_mirrors={"https://query.wikidata.org/sparql": slow.url}
         ) as server:
-            from server.sparql import POOL
+            from server.sparql import QUERIES
 
             url = f"{server.url}/sparql"
             assert requests.get(url, params={"query": "ASK {}"}, timeout=10).status_code == 200
-            workers = server.app.extensions[POOL]
+            workers = server.app.extensions[QUERIES].pool
             idle_before = set(workers.pids())
             outcome: dict = {}
 

@@ -86,6 +86,12 @@ class Config:
     service_allowlist: tuple[str, ...] = (WIKIDATA_SPARQL,)
     service_mirrors: dict[str, str] = field(default_factory=dict)
     query_workers: int = 3
+    # Workers one client may hold at once; None: all but one, so no client can take every worker.
+    client_query_workers: int | None = None
+    client_query_seconds: float = 60.0  # worker time a client may use per window
+    client_query_window: float = 60.0
+    web_workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    query_broker: str | None = None  # the broker's socket, when several web processes share it
     proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-* headers are trusted
     query_memory_mb: int = 2048
     wikidata_endpoint: str = WIKIDATA_SPARQL
@@ -116,6 +122,16 @@ class Config:
             ),
         )
         values["query_workers"] = _env_int("TREATYGRAPH_QUERY_WORKERS", default.query_workers)
+        if os.environ.get("TREATYGRAPH_CLIENT_QUERY_WORKERS"):
+            values["client_query_workers"] = _env_int("TREATYGRAPH_CLIENT_QUERY_WORKERS", 0)
+        values["client_query_seconds"] = _env_float(
+            "TREATYGRAPH_CLIENT_QUERY_SECONDS", default.client_query_seconds
+        )
+        values["client_query_window"] = _env_float(
+            "TREATYGRAPH_CLIENT_QUERY_WINDOW", default.client_query_window
+        )
+        values["web_workers"] = _env_int("TREATYGRAPH_WEB_WORKERS", default.web_workers)
+        values["query_broker"] = os.environ.get("TREATYGRAPH_QUERY_BROKER") or None
         values["proxy_hops"] = _env_int("TREATYGRAPH_PROXY_HOPS", default.proxy_hops)
         values["query_memory_mb"] = _env_int("TREATYGRAPH_QUERY_MEMORY_MB", default.query_memory_mb)
         values["build_pause"] = _env_pause("TREATYGRAPH_BUILD_PAUSE")
@@ -127,6 +143,40 @@ class Config:
             values["service_allowlist"] = tuple(s for s in allowlist.split() if s)
         values.update(overrides)
         return cls(**values)
+
+    @property
+    def client_workers(self) -> int:
+        """Query workers one client may hold at once."""
+        if self.client_query_workers is None:
+            return max(1, self.query_workers - 1)
+        return self.client_query_workers
+
+    def check_query_limits(self) -> None:
+        """`ValueError` naming the settings when they would let one client take every worker."""
+        if self.query_workers < 2:
+            raise ValueError(
+                f"TREATYGRAPH_QUERY_WORKERS={self.query_workers}: at least 2 query workers are "
+                "needed, so that one client can never hold them all"
+            )
+        if not 1 <= self.client_workers < self.query_workers:
+            raise ValueError(
+                f"TREATYGRAPH_CLIENT_QUERY_WORKERS={self.client_workers} must be at least 1 and "
+                f"less than TREATYGRAPH_QUERY_WORKERS={self.query_workers}, so that one client "
+                "can never hold every query worker"
+            )
+        if self.max_concurrent_queries_per_client < self.client_workers:
+            raise ValueError(
+                f"TREATYGRAPH_MAX_CONCURRENT_QUERIES={self.max_concurrent_queries_per_client} "
+                f"is below TREATYGRAPH_CLIENT_QUERY_WORKERS={self.client_workers}: a client "
+                "could never use the workers it is given"
+            )
+        if self.client_query_seconds <= 0 or self.client_query_window <= 0:
+            raise ValueError(
+                "TREATYGRAPH_CLIENT_QUERY_SECONDS and TREATYGRAPH_CLIENT_QUERY_WINDOW must be "
+                f"positive, not {self.client_query_seconds:g} and {self.client_query_window:g}"
+            )
+        if self.web_workers < 1:
+            raise ValueError(f"TREATYGRAPH_WEB_WORKERS={self.web_workers} must be at least 1")
 
     @property
     def sources_dir(self) -> Path:

@@ -8,11 +8,11 @@ streams the worker's answer to the client.
 from __future__ import annotations
 
 import json
+import math
 import select
 import socket
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
@@ -26,23 +26,24 @@ from treatygraph.sparql_text import QueryRefused, QueryTextError, read_query
 from ..builds import NoBuild, current_build
 from . import formats
 from .description import RDFLIB_FORMATS, graph_sizes, read_examples, service_description
-from .pool import ClientGone, MemoryExceeded, QueryPool, WorkerDied
+from .pool import ClientGone, MemoryExceeded, WorkerDied
+from .queries import Lease, LocalQueries
+from .share import INTERNAL, Cancelled, Refused, Usage
 from .worker import Job
 
 blueprint = Blueprint("sparql", __name__)
 
-POOL = "treatygraph.sparql.pool"
-CLIENTS = "treatygraph.sparql.clients"
+QUERIES = "treatygraph.sparql.queries"
 SIZES = "treatygraph.sparql.sizes"
 CLIENT_CLOSED = 499  # as nginx logs it: the client went away before the answer
 CUT_HEADER = "X-TreatyGraph-Result-Cut"
-EXPOSED_HEADERS = CUT_HEADER
+EXPOSED_HEADERS = f"{CUT_HEADER}, RateLimit, RateLimit-Policy, Retry-After"
 UPDATE_TYPE = "application/sparql-update"
 QUERY_TYPE = "application/sparql-query"
 FORM_TYPE = "application/x-www-form-urlencoded"
 
 
-_setup_lock = threading.Lock()  # guards the first creation of the per-app pool and counters
+_setup_lock = threading.Lock()  # guards the first creation of the per-app query service
 
 
 class SparqlError(Exception):
@@ -65,48 +66,34 @@ def _per_app(key: str, make):
     return extensions[key]
 
 
-def _started_pool(config) -> QueryPool:
-    workers = QueryPool(config.query_workers)
-    workers.warm()
-    return workers
+def _started_queries(config):
+    if config.query_broker:
+        from .broker import BrokerQueries
+
+        return BrokerQueries(config.query_broker)
+    local = LocalQueries(config)
+    local.warm()
+    return local
 
 
-def pool() -> QueryPool:
-    """The app's pool of query workers, started on first use in this process."""
-    return _per_app(POOL, _started_pool)
+def queries() -> LocalQueries:
+    """Where this app's queries get workers: its own pool, or the server's broker (same calls)."""
+    return _per_app(QUERIES, _started_queries)
 
 
 def shutdown(app) -> None:
     """Stop the app's query workers (tests and embedders; a server's exit stops them anyway)."""
-    workers = app.extensions.pop(POOL, None)
-    if workers is not None:
-        workers.close()
+    service = app.extensions.pop(QUERIES, None)
+    if service is not None:
+        service.close()
 
 
-class ClientSlots:
-    """How many queries each client has running; refuses one more than the limit."""
-
-    def __init__(self, limit: int):
-        self.limit = limit
-        self.running: Counter[str] = Counter()
-        self.lock = threading.Lock()
-
-    def take(self, client: str) -> bool:
-        with self.lock:
-            if self.running[client] >= self.limit:
-                return False
-            self.running[client] += 1
-            return True
-
-    def give_back(self, client: str) -> None:
-        with self.lock:
-            self.running[client] -= 1
-            if self.running[client] <= 0:
-                del self.running[client]
-
-
-def _clients() -> ClientSlots:
-    return _per_app(CLIENTS, lambda config: ClientSlots(config.max_concurrent_queries_per_client))
+def rate_limit_headers(usage: Usage) -> dict[str, str]:
+    """The client's query-time budget, as the IETF RateLimit header fields draft words it."""
+    return {
+        "RateLimit-Policy": f'"query-seconds";q={usage.budget:g};w={usage.window:g}',
+        "RateLimit": f'"query-seconds";r={int(usage.left)};t={math.ceil(usage.window)}',
+    }
 
 
 @dataclass
@@ -229,26 +216,22 @@ def _run(protocol: ProtocolRequest) -> Response:
 
 def _dispatch(job: Job, fmt: formats.Format, timeout: float, client: str | None = None) -> Response:
     client = client or request.remote_addr or "unknown"
-    clients = _clients()
-    if not clients.take(client):
-        raise SparqlError(
-            429,
-            f"too many queries at once from {client}: at most {clients.limit} may run together",
-            {"Retry-After": "5"},
-        )
     deadline = time.monotonic() + timeout
-    workers = pool()
-    worker = workers.acquire(timeout)
-    if worker is None:
-        clients.give_back(client)
-        raise SparqlError(
-            503, "every query worker is busy; try again shortly", {"Retry-After": "10"}
-        )
-    stream = _Stream(workers, worker, lambda: clients.give_back(client), deadline, timeout)
-    stream.memory_limit_kib = current_app.config["TREATYGRAPH"].query_memory_mb * 1024
-    stream.client_gone = _connection_closed(request.environ)
+    client_gone = _connection_closed(request.environ)
+    service = queries()
     try:
-        worker.send(job)
+        lease = service.lease(client, timeout, cancelled=client_gone)
+    except Refused as refusal:
+        raise SparqlError(refusal.status, refusal.message, refusal.headers) from None
+    except Cancelled:
+        raise SparqlError(
+            CLIENT_CLOSED, "the client closed the connection while its query waited for a worker"
+        ) from None
+    stream = _Stream(service, lease, deadline, timeout)
+    stream.memory_limit_kib = current_app.config["TREATYGRAPH"].query_memory_mb * 1024
+    stream.client_gone = client_gone
+    try:
+        lease.worker.send(job)
         first = stream.next_message()
         if first[0] == "error":
             stream.finish(clean=True)
@@ -259,7 +242,7 @@ def _dispatch(job: Job, fmt: formats.Format, timeout: float, client: str | None 
     except BaseException:
         stream.finish(clean=False)
         raise
-    headers = {}
+    headers = rate_limit_headers(lease.usage)
     cut = first[1].get("cut")
     if cut is not None:
         headers[CUT_HEADER] = f"rows={cut}"
@@ -292,10 +275,9 @@ def _connection_closed(environ: dict) -> Callable[[], bool]:
 class _Stream:
     """The worker's answer as a WSGI iterable; the worker goes back to the pool (or dies) at close."""
 
-    def __init__(self, workers: QueryPool, worker, release_client, deadline: float, timeout: float):
-        self.workers = workers
-        self.worker = worker
-        self.release_client = release_client
+    def __init__(self, service: LocalQueries, lease: Lease, deadline: float, timeout: float):
+        self.service = service
+        self.lease = lease
         self.deadline = deadline
         self.timeout = timeout
         self.done = False
@@ -305,7 +287,9 @@ class _Stream:
 
     def next_message(self):
         try:
-            message = self.worker.receive(self.deadline, self.memory_limit_kib, self.client_gone)
+            message = self.lease.worker.receive(
+                self.deadline, self.memory_limit_kib, self.client_gone
+            )
         except ClientGone:
             self.finish(clean=False)
             raise SparqlError(
@@ -350,11 +334,7 @@ class _Stream:
             return
         self.closed = True
         self.done = True
-        if clean:
-            self.workers.release(self.worker)
-        else:
-            self.workers.discard(self.worker)
-        self.release_client()
+        self.service.give_back(self.lease, clean)
 
     def close(self) -> None:
         """Called by the server when the response ends, also when the client went away."""
@@ -411,7 +391,7 @@ def _select(build, sparql: str) -> list[dict]:
         federation_timeout=config.federation_timeout,
         budget=config.query_timeout,
     )
-    response = _dispatch(job, formats.BY_KEY["srj"], config.query_timeout, client="(internal)")
+    response = _dispatch(job, formats.BY_KEY["srj"], config.query_timeout, client=INTERNAL)
     return json.loads(b"".join(response.response))["results"]["bindings"]
 
 

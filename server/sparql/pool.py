@@ -46,37 +46,14 @@ class WorkerDied(Exception):
     """The worker process ended without answering (killed by the OS, crashed)."""
 
 
-class Worker:
-    """One worker process and the parent's end of its pipe."""
+class WorkerEnd:
+    """The web process's end of a worker's pipe, for one job: send it, watch it, read the answer."""
 
-    def __init__(self):
-        parent, child = socket.socketpair()
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", WORKER_COMMAND, str(child.fileno())],
-            pass_fds=[child.fileno()],
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        child.close()
-        self.conn = Connection(parent.detach())
-        self.jobs = 0
-        self.base_kib: int | None = None  # resident memory after its first job
-        self.replaced = False  # a replacement is starting or ready: retire at the next release
-        self.retired = False  # the replacement is ready: kill at the next release
-
-    @property
-    def pid(self) -> int | None:
-        return self.process.pid
-
-    def wait_ready(self, timeout: float) -> bool:
-        """Whether the worker said it started within `timeout` seconds."""
-        try:
-            return self.conn.poll(timeout) and self.conn.recv() == ("ready",)
-        except (EOFError, OSError):
-            return False
+    def __init__(self, conn: Connection, pid: int | None):
+        self.conn = conn
+        self.pid = pid
 
     def send(self, job) -> None:
-        self.jobs += 1
         self.conn.send(job)
 
     def receive(
@@ -112,6 +89,32 @@ class Worker:
                 return int(statm.read().split()[1]) * PAGE_KIB
         except (OSError, ValueError, IndexError):
             return None
+
+
+class Worker(WorkerEnd):
+    """One worker process, owned by the pool that started it."""
+
+    def __init__(self):
+        parent, child = socket.socketpair()
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", WORKER_COMMAND, str(child.fileno())],
+            pass_fds=[child.fileno()],
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        child.close()
+        super().__init__(Connection(parent.detach()), self.process.pid)
+        self.jobs = 0
+        self.base_kib: int | None = None  # resident memory after its first job
+        self.replaced = False  # a replacement is starting or ready: retire at the next release
+        self.retired = False  # the replacement is ready: kill at the next release
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Whether the worker said it started within `timeout` seconds."""
+        try:
+            return self.conn.poll(timeout) and self.conn.recv() == ("ready",)
+        except (EOFError, OSError):
+            return False
 
     def worn_out(self) -> bool:
         """Old enough, or grown enough since its first job, to be replaced."""
@@ -225,6 +228,7 @@ class QueryPool:
     def release(self, worker: Worker) -> None:
         """Give back a worker that finished its job cleanly."""
         with self._changed:
+            worker.jobs += 1
             self._busy.discard(worker)
             retired = worker.retired
             if not retired:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import re
 import signal
 import time
@@ -28,6 +29,9 @@ from treatygraph.stores import open_store
 
 from ..formats import BY_KEY
 
+# A worker ends itself this long after its job's budget, should nobody be left to stop it (its web
+# process and broker killed): SIGALRM's default action ends the process wherever it is.
+ALARM_GRACE_SECONDS = 10
 HOLD_BYTES = 256 * 1024  # kept before the first byte goes out, so small answers get exact headers
 CHUNK_BYTES = 64 * 1024
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -116,10 +120,12 @@ def main(conn) -> None:
             job = conn.recv()
         except (EOFError, OSError):
             return
+        signal.alarm(math.ceil(job.budget) + ALARM_GRACE_SECONDS)
         try:
             answer(job, conn, stores)
         except (BrokenPipeError, ConnectionResetError):
             return
+        signal.alarm(0)
 
 
 def _store(stores: dict[str, ox.Store], release: str) -> ox.Store:

@@ -1,0 +1,250 @@
+"""The query broker: one process that owns the query workers and their fair share for every web
+process of a server, so that adding web processes neither splits nor multiplies a client's limits.
+
+A web process asks the broker for a worker for a client; the broker queues the request fairly
+(`share.FairShare`) and, when it is the client's turn, passes the worker's end of its pipe to the
+web process (SCM_RIGHTS over a Unix socket). The web process sends the job and reads the answer
+straight from the worker, as with its own pool, then says whether the worker came back clean; the
+broker kills and replaces it otherwise. A web process that dies while it holds a worker closes its
+connection, and the broker kills that worker. The socket lives in a private directory (0700).
+
+Messages are pickled tuples, one per SOCK_SEQPACKET record:
+  web -> broker: ("lease", client, timeout) | ("back", clean) | ("status",)
+  broker -> web: ("leased", pid, usage) + the worker's fd | ("refused", status, message, headers)
+                 | ("status", dict)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import pickle
+import select
+import shutil
+import socket
+import sys
+import tempfile
+import threading
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from treatygraph.config import Config
+
+from .pool import WorkerEnd
+from .queries import Lease, LocalQueries
+from .share import Cancelled, Refused
+
+log = logging.getLogger(__name__)
+
+ENV = "TREATYGRAPH_QUERY_BROKER"
+MESSAGE_BYTES = 64 * 1024
+WAIT_SLICE = 0.2  # seconds between checks that the client is still there while it waits its turn
+
+
+def _closed(sock: socket.socket) -> bool:
+    """Whether the peer has closed `sock` (readable with nothing to read)."""
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+        return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
+    except (OSError, ValueError):
+        return True
+
+
+class Broker:
+    """The broker's side: a listening socket, and a thread per connected web-process thread."""
+
+    def __init__(self, config: Config, path: Path):
+        self.queries = LocalQueries(config)
+        self.path = path
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.listener.bind(str(path))
+        self.listener.listen(256)
+
+    def serve_forever(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._session, args=(conn,), daemon=True).start()
+
+    def _session(self, conn: socket.socket) -> None:
+        lease: Lease | None = None
+        try:
+            while True:
+                data = conn.recv(MESSAGE_BYTES)
+                if not data:
+                    return
+                message = pickle.loads(data)
+                if message[0] == "lease":
+                    lease = self._lease(conn, message[1], message[2])
+                    if lease is None and _closed(conn):
+                        return
+                elif message[0] == "back" and lease is not None:
+                    self.queries.give_back(lease, clean=message[1])
+                    lease = None
+                elif message[0] == "status":
+                    conn.send(pickle.dumps(("status", self.queries.status())))
+        except (OSError, EOFError, pickle.UnpicklingError):
+            pass
+        finally:
+            if lease is not None:  # the web process went away holding it: state unknown
+                self.queries.give_back(lease, clean=False)
+            conn.close()
+
+    def _lease(self, conn: socket.socket, client: str, timeout: float) -> Lease | None:
+        try:
+            lease = self.queries.lease(client, timeout, cancelled=lambda: _closed(conn))
+        except Refused as refusal:
+            conn.send(pickle.dumps(("refused", refusal.status, refusal.message, refusal.headers)))
+            return None
+        except Cancelled:
+            return None
+        try:
+            socket.send_fds(
+                conn,
+                [pickle.dumps(("leased", lease.worker.pid, lease.usage))],
+                [lease.worker.conn.fileno()],
+            )
+        except OSError:
+            self.queries.give_back(lease, clean=True)  # it never got a job
+            raise
+        return lease
+
+    def close(self) -> None:
+        self.listener.close()
+        self.queries.close()
+
+
+class BrokerQueries:
+    """The web process's side: the same calls as `LocalQueries`, answered by the broker."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self._local = threading.local()  # one connection per thread: a lease lives on it
+
+    def _connection(self) -> socket.socket:
+        sock = getattr(self._local, "sock", None)
+        if sock is None:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            try:
+                sock.connect(self.path)
+            except OSError as err:
+                sock.close()
+                raise self._down(err) from None
+            self._local.sock = sock
+        return sock
+
+    def _drop(self) -> None:
+        sock = getattr(self._local, "sock", None)
+        if sock is not None:
+            sock.close()
+            self._local.sock = None
+
+    def _down(self, err: Exception) -> Refused:
+        log.error("query broker at %s unreachable: %s", self.path, err)
+        return Refused(
+            503,
+            f"the query broker of this server is not answering ({err}); try again shortly",
+            retry_after=10,
+        )
+
+    def _ask(self, message: tuple, cancelled: Callable[[], bool] = lambda: False):
+        sock = self._connection()
+        try:
+            sock.send(pickle.dumps(message))
+            while not select.select([sock], [], [], WAIT_SLICE)[0]:
+                if cancelled():
+                    self._drop()  # the broker sees the connection close and forgets the request
+                    raise Cancelled()
+            data, fds, _, _ = socket.recv_fds(sock, MESSAGE_BYTES, 1)
+        except OSError as err:
+            self._drop()
+            raise self._down(err) from None
+        if not data:
+            self._drop()
+            raise self._down(ConnectionResetError("connection closed"))
+        return pickle.loads(data), fds
+
+    def lease(
+        self, client: str, timeout: float, cancelled: Callable[[], bool] = lambda: False
+    ) -> Lease:
+        reply, fds = self._ask(("lease", client, timeout), cancelled)
+        if reply[0] == "refused":
+            refusal = Refused(reply[1], reply[2])
+            refusal.headers = reply[3]
+            raise refusal
+        _, pid, usage = reply
+        return Lease(WorkerEnd(Connection(fds[0]), pid), usage)
+
+    def give_back(self, lease: Lease, clean: bool) -> None:
+        lease.worker.conn.close()
+        try:
+            self._connection().send(pickle.dumps(("back", clean)))
+        except (OSError, Refused):
+            self._drop()  # closing the connection gives the worker back too (as not clean)
+
+    def status(self) -> dict:
+        reply, _ = self._ask(("status",))
+        return reply[1]
+
+    def close(self) -> None:
+        self._drop()
+
+
+def start(timeout: float = 60.0) -> str:
+    """Start a broker for a server about to take over this process; the path of its socket.
+
+    The broker reads the server's configuration from the environment and lives as long as any
+    process holds its lifeline: the write end of a pipe left open (and inheritable) here, so the
+    server's processes hold it after exec and fork, and the broker never outlives them.
+    """
+    import subprocess
+
+    folder = tempfile.mkdtemp(prefix="treatygraph-broker-")  # 0700: only this user may connect
+    path = os.path.join(folder, "socket")
+    lifeline_read, lifeline_write = os.pipe()
+    ready_read, ready_write = os.pipe()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "server.sparql.broker", path, str(lifeline_read), str(ready_write)],
+        pass_fds=[lifeline_read, ready_write],
+        stdin=subprocess.DEVNULL,
+    )
+    os.close(lifeline_read)
+    os.close(ready_write)
+    with os.fdopen(ready_read, "rb") as ready:
+        said = ready.readline() if select.select([ready], [], [], timeout)[0] else b""
+    if said != b"ready\n":
+        process.kill()
+        shutil.rmtree(folder, ignore_errors=True)
+        raise RuntimeError(f"the query broker did not start (exit status {process.poll()})")
+    os.set_inheritable(lifeline_write, True)
+    return path
+
+
+def main(argv: list[str]) -> None:
+    """`python -m server.sparql.broker SOCKET LIFELINE_FD READY_FD`."""
+    path, lifeline, ready = Path(argv[0]), int(argv[1]), int(argv[2])
+    config = Config.from_env()
+    broker = Broker(config, path)
+    broker.queries.warm()
+    os.write(ready, b"ready\n")
+    os.close(ready)
+
+    def watch_lifeline() -> None:
+        with contextlib.suppress(OSError):
+            while os.read(lifeline, 1):
+                pass
+        broker.close()
+        with contextlib.suppress(OSError):
+            shutil.rmtree(path.parent)
+        os._exit(0)
+
+    threading.Thread(target=watch_lifeline, daemon=True).start()
+    broker.serve_forever()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

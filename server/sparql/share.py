@@ -1,0 +1,241 @@
+"""Fair shares of the query workers between clients.
+
+Who runs next is decided here, for one web process or (inside the broker) for all of them:
+
+- a client may hold at most `per_client` workers at once, fewer than there are workers, so no
+  client can take the whole pool; its further queries wait, up to `queued_per_client` in flight
+  (running or waiting), past which it gets 429;
+- a freed worker goes to the waiting client holding the fewest workers, ties broken by who was
+  served longest ago: round robin between clients, not first come first served, so a new client's
+  cheap query starts ahead of a heavy client's third one;
+- each client has a budget of worker time in a sliding window (`budget` seconds per `window`
+  seconds, the time of its finished queries plus what its running ones have used so far); past it,
+  429 with `Retry-After` computed from when its oldest charges leave the window.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+BUSY_RETRY_AFTER = 10  # seconds suggested to a client when every worker stayed busy
+WAIT_SLICE = 0.2  # seconds between checks that a waiting client is still there
+INTERNAL = "(internal)"  # our own queries (the service description's counts): never throttled
+
+
+class Refused(Exception):
+    """A query that may not run now: an HTTP status, a message and the headers to send."""
+
+    def __init__(self, status: int, message: str, retry_after: int | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+
+
+class Cancelled(Exception):
+    """The client went away while its query waited for a worker."""
+
+
+@dataclass
+class Grant:
+    """A client's right to one worker, from `started` until it is given back."""
+
+    client: str
+    started: float
+
+
+@dataclass
+class _Ticket:
+    client: str
+    grant: Grant | None = None
+    refusal: Refused | None = None
+
+
+@dataclass
+class _Client:
+    running: list[Grant] = field(default_factory=list)
+    waiting: deque[_Ticket] = field(default_factory=deque)
+    charges: deque[tuple[float, float]] = field(default_factory=deque)  # (ended at, seconds)
+    last_served: int = -1
+
+    def used(self, now: float, window: float) -> float:
+        while self.charges and self.charges[0][0] <= now - window:
+            self.charges.popleft()
+        return sum(s for _, s in self.charges) + sum(now - g.started for g in self.running)
+
+    def idle(self) -> bool:
+        return not self.running and not self.waiting and not self.charges
+
+
+@dataclass(frozen=True)
+class Usage:
+    """A client's query time in the current window, for the RateLimit headers."""
+
+    budget: float
+    window: float
+    used: float
+
+    @property
+    def left(self) -> float:
+        return max(0.0, self.budget - self.used)
+
+
+class FairShare:
+    """Admission to `workers` query workers, shared fairly between clients (thread-safe)."""
+
+    def __init__(
+        self,
+        workers: int,
+        per_client: int,
+        queued_per_client: int,
+        budget: float,
+        window: float,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.workers = workers
+        self.per_client = per_client
+        self.queued_per_client = queued_per_client
+        self.budget = budget
+        self.window = window
+        self.clock = clock
+        self._changed = threading.Condition()
+        self._clients: dict[str, _Client] = {}
+        self._running = 0
+        self._served = 0
+        self._swept = clock()
+
+    def admit(
+        self, client: str, timeout: float, cancelled: Callable[[], bool] = lambda: False
+    ) -> Grant:
+        """Wait for the client's turn; `Refused` (429, or 503 at the timeout), or `Cancelled`."""
+        deadline = self.clock() + max(0.0, timeout)
+        with self._changed:
+            self._sweep()
+            state = self._clients.setdefault(client, _Client())
+            if len(state.running) + len(state.waiting) >= self.queued_per_client:
+                raise Refused(
+                    429,
+                    f"too many queries at once from {client}: at most {self.queued_per_client} "
+                    f"may run or wait together, {self.per_client} of them running",
+                    retry_after=1,
+                )
+            self._check_budget(client, state)
+            ticket = _Ticket(client)
+            state.waiting.append(ticket)
+            self._hand_out()
+            while ticket.grant is None and ticket.refusal is None:
+                remaining = deadline - self.clock()
+                if remaining <= 0 or cancelled():
+                    state.waiting.remove(ticket)
+                    self._forget_if_idle(client)
+                    if remaining <= 0:
+                        raise Refused(
+                            503,
+                            "every query worker is busy; try again shortly",
+                            retry_after=BUSY_RETRY_AFTER,
+                        )
+                    raise Cancelled()
+                self._changed.wait(min(remaining, WAIT_SLICE))
+            if ticket.refusal is not None:
+                self._forget_if_idle(client)
+                raise ticket.refusal
+            return ticket.grant
+
+    def done(self, grant: Grant) -> None:
+        """Give back a grant; its time is charged to its client."""
+        with self._changed:
+            state = self._clients[grant.client]
+            state.running.remove(grant)
+            self._running -= 1
+            now = self.clock()
+            if grant.client != INTERNAL:
+                state.charges.append((now, now - grant.started))
+            self._hand_out()
+            self._forget_if_idle(grant.client)
+
+    def usage(self, client: str) -> Usage:
+        with self._changed:
+            state = self._clients.get(client)
+            used = state.used(self.clock(), self.window) if state else 0.0
+        return Usage(self.budget, self.window, used)
+
+    def snapshot(self) -> dict:
+        """Running and waiting queries per client, for tests and the broker's status."""
+        with self._changed:
+            return {
+                client: {"running": len(s.running), "waiting": len(s.waiting)}
+                for client, s in self._clients.items()
+                if s.running or s.waiting
+            }
+
+    def _check_budget(self, client: str, state: _Client) -> None:
+        if client == INTERNAL:
+            return
+        now = self.clock()
+        used = state.used(now, self.window)
+        if used < self.budget:
+            return
+        retry_after = self._retry_after(state, used, now)
+        raise Refused(
+            429,
+            f"query-time budget used up: {client} used {used:.1f} s of query time in the last "
+            f"{self.window:g} s, and may use {self.budget:g} s; try again in {retry_after} s",
+            retry_after=retry_after,
+        )
+
+    def _retry_after(self, state: _Client, used: float, now: float) -> int:
+        """Seconds until enough of the client's charged time leaves the window to be under budget."""
+        excess = used - self.budget
+        freed = 0.0
+        for ended, seconds in state.charges:
+            freed += seconds
+            if freed > excess:
+                return max(1, math.ceil(ended + self.window - now))
+        return max(1, math.ceil(self.window))
+
+    def _hand_out(self) -> None:
+        """Grant free workers to waiting clients, fewest running first, then longest unserved."""
+        while self._running < self.workers:
+            eligible = [
+                (len(s.running), s.last_served, client)
+                for client, s in self._clients.items()
+                if s.waiting and len(s.running) < self.per_client
+            ]
+            if not eligible:
+                return
+            _, _, client = min(eligible)
+            state = self._clients[client]
+            ticket = state.waiting.popleft()
+            try:
+                self._check_budget(client, state)
+            except Refused as refusal:
+                ticket.refusal = refusal
+                self._changed.notify_all()
+                continue
+            ticket.grant = Grant(client, self.clock())
+            state.running.append(ticket.grant)
+            state.last_served = self._served
+            self._served += 1
+            self._running += 1
+            self._changed.notify_all()
+
+    def _sweep(self) -> None:
+        """Forget clients whose charges have all left the window (once a window)."""
+        now = self.clock()
+        if now - self._swept < self.window:
+            return
+        self._swept = now
+        for client in list(self._clients):
+            self._forget_if_idle(client)
+
+    def _forget_if_idle(self, client: str) -> None:
+        state = self._clients.get(client)
+        if state is not None and not state.running and not state.waiting:
+            state.used(self.clock(), self.window)
+            if state.idle():
+                del self._clients[client]
