@@ -132,21 +132,35 @@ def validate(fmt: str) -> None:
 @click.option(
     "--workers",
     type=int,
-    default=1,
-    show_default=True,
-    help="gunicorn worker processes. SPARQL queries run in a separate pool of query processes "
-    "(TREATYGRAPH_QUERY_WORKERS per gunicorn worker), so one gunicorn worker with many threads "
-    "is enough, and keeps the per-client query limit exact.",
+    default=None,
+    show_default="TREATYGRAPH_WEB_WORKERS, or the number of cores",
+    help="Web processes. They share one pool of query processes (TREATYGRAPH_QUERY_WORKERS) "
+    "through a broker process, so the per-client limits and budget are the same whichever "
+    "process answers.",
 )
-def serve(port: int, host: str, workers: int) -> None:
+def serve(port: int, host: str, workers: int | None) -> None:
     """Serve the last build with gunicorn (building first if there is none)."""
+    import dataclasses
+
     from .build import current_release
 
     config = _config()
+    if workers is not None:
+        config = dataclasses.replace(config, web_workers=workers)
+    try:
+        config.check_query_limits()
+    except ValueError as err:
+        raise click.UsageError(str(err)) from None
     if current_release(config) is None:
         click.echo("No build yet; building first.", err=True)
         ctx = click.get_current_context()
         ctx.invoke(build, quiet=False)
+    from server.sparql import broker
+
+    try:
+        os.environ[broker.ENV] = broker.start()
+    except RuntimeError as err:
+        _fail(str(err))
     base = f"http://{host}:{port}"
     click.echo(f"Home page:        {base}/")
     click.echo(f"SPARQL endpoint:  {base}/sparql")
@@ -159,7 +173,7 @@ def serve(port: int, host: str, workers: int) -> None:
             "--bind",
             f"{host}:{port}",
             "--workers",
-            str(workers),
+            str(config.web_workers),
             "--worker-class",
             "gthread",
             "--threads",

@@ -119,29 +119,32 @@ class Broker:
 
 
 class BrokerQueries:
-    """The web process's side: the same calls as `LocalQueries`, answered by the broker."""
+    """The web process's side: the same calls as `LocalQueries`, answered by the broker.
+
+    Each lease lives on a connection of its own, taken from a pool of idle ones (threads and
+    greenlets alike) and given back with the worker.
+    """
 
     def __init__(self, path: str):
         self.path = path
-        self._local = threading.local()  # one connection per thread: a lease lives on it
+        self._idle: list[socket.socket] = []
+        self._lock = threading.Lock()
 
     def _connection(self) -> socket.socket:
-        sock = getattr(self._local, "sock", None)
-        if sock is None:
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-            try:
-                sock.connect(self.path)
-            except OSError as err:
-                sock.close()
-                raise self._down(err) from None
-            self._local.sock = sock
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            sock.connect(self.path)
+        except OSError as err:
+            sock.close()
+            raise self._down(err) from None
         return sock
 
-    def _drop(self) -> None:
-        sock = getattr(self._local, "sock", None)
-        if sock is not None:
-            sock.close()
-            self._local.sock = None
+    def _keep(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._idle.append(sock)
 
     def _down(self, err: Exception) -> Refused:
         log.error("query broker at %s unreachable: %s", self.path, err)
@@ -151,47 +154,57 @@ class BrokerQueries:
             retry_after=10,
         )
 
-    def _ask(self, message: tuple, cancelled: Callable[[], bool] = lambda: False):
-        sock = self._connection()
+    def _ask(self, sock: socket.socket, message: tuple, cancelled=lambda: False):
+        """Send a message and wait for the answer; the connection is closed on any failure."""
         try:
             sock.send(pickle.dumps(message))
             while not select.select([sock], [], [], WAIT_SLICE)[0]:
                 if cancelled():
-                    self._drop()  # the broker sees the connection close and forgets the request
+                    sock.close()  # the broker sees the connection close and forgets the request
                     raise Cancelled()
             data, fds, _, _ = socket.recv_fds(sock, MESSAGE_BYTES, 1)
         except OSError as err:
-            self._drop()
+            sock.close()
             raise self._down(err) from None
         if not data:
-            self._drop()
+            sock.close()
             raise self._down(ConnectionResetError("connection closed"))
         return pickle.loads(data), fds
 
     def lease(
         self, client: str, timeout: float, cancelled: Callable[[], bool] = lambda: False
     ) -> Lease:
-        reply, fds = self._ask(("lease", client, timeout), cancelled)
+        sock = self._connection()
+        reply, fds = self._ask(sock, ("lease", client, timeout), cancelled)
         if reply[0] == "refused":
+            self._keep(sock)
             refusal = Refused(reply[1], reply[2])
             refusal.headers = reply[3]
             raise refusal
         _, pid, usage = reply
-        return Lease(WorkerEnd(Connection(fds[0]), pid), usage)
+        return Lease(WorkerEnd(Connection(fds[0]), pid), usage, broker_connection=sock)
 
     def give_back(self, lease: Lease, clean: bool) -> None:
         lease.worker.conn.close()
+        sock = lease.broker_connection
         try:
-            self._connection().send(pickle.dumps(("back", clean)))
-        except (OSError, Refused):
-            self._drop()  # closing the connection gives the worker back too (as not clean)
+            sock.send(pickle.dumps(("back", clean)))
+        except OSError:
+            sock.close()  # closing the connection gives the worker back too (as not clean)
+            return
+        self._keep(sock)
 
     def status(self) -> dict:
-        reply, _ = self._ask(("status",))
+        sock = self._connection()
+        reply, _ = self._ask(sock, ("status",))
+        self._keep(sock)
         return reply[1]
 
     def close(self) -> None:
-        self._drop()
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for sock in idle:
+            sock.close()
 
 
 def start(timeout: float = 60.0) -> str:
@@ -233,17 +246,12 @@ def main(argv: list[str]) -> None:
     os.write(ready, b"ready\n")
     os.close(ready)
 
-    def watch_lifeline() -> None:
-        with contextlib.suppress(OSError):
-            while os.read(lifeline, 1):
-                pass
-        broker.close()
-        with contextlib.suppress(OSError):
-            shutil.rmtree(path.parent)
-        os._exit(0)
-
-    threading.Thread(target=watch_lifeline, daemon=True).start()
-    broker.serve_forever()
+    threading.Thread(target=broker.serve_forever, daemon=True).start()
+    with contextlib.suppress(OSError):
+        while os.read(lifeline, 1):
+            pass
+    broker.close()
+    shutil.rmtree(path.parent, ignore_errors=True)
 
 
 if __name__ == "__main__":

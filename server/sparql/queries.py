@@ -8,6 +8,7 @@ process answers it.
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,7 +25,8 @@ class Lease:
 
     worker: WorkerEnd
     usage: Usage
-    grant: Grant | None = None  # held by whoever keeps the FairShare (this process or the broker)
+    grant: Grant | None = None  # in the process that keeps the FairShare (this one or the broker)
+    broker_connection: socket.socket | None = None  # the lease lives on it, in a web process
 
 
 def fair_share(config: Config) -> FairShare:

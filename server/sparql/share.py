@@ -60,13 +60,26 @@ class _Ticket:
 class _Client:
     running: list[Grant] = field(default_factory=list)
     waiting: deque[_Ticket] = field(default_factory=deque)
-    charges: deque[tuple[float, float]] = field(default_factory=deque)  # (ended at, seconds)
+    # Charged time in one-second buckets, [second it ended in, seconds], oldest first: at most a
+    # window's worth of buckets whatever the query rate, and their running total.
+    charges: deque[list[float]] = field(default_factory=deque)
+    charged: float = 0.0
     last_served: int = -1
 
+    def charge(self, now: float, seconds: float) -> None:
+        second = math.floor(now)
+        if self.charges and self.charges[-1][0] == second:
+            self.charges[-1][1] += seconds
+        else:
+            self.charges.append([second, seconds])
+        self.charged += seconds
+
     def used(self, now: float, window: float) -> float:
-        while self.charges and self.charges[0][0] <= now - window:
-            self.charges.popleft()
-        return sum(s for _, s in self.charges) + sum(now - g.started for g in self.running)
+        while self.charges and self.charges[0][0] + 1 <= now - window:
+            self.charged -= self.charges.popleft()[1]
+        if not self.charges:
+            self.charged = 0.0  # no rounding left over
+        return self.charged + sum(now - g.started for g in self.running)
 
     def idle(self) -> bool:
         return not self.running and not self.waiting and not self.charges
@@ -154,7 +167,7 @@ class FairShare:
             self._running -= 1
             now = self.clock()
             if grant.client != INTERNAL:
-                state.charges.append((now, now - grant.started))
+                state.charge(now, now - grant.started)
             self._hand_out()
             self._forget_if_idle(grant.client)
 
@@ -192,10 +205,10 @@ class FairShare:
         """Seconds until enough of the client's charged time leaves the window to be under budget."""
         excess = used - self.budget
         freed = 0.0
-        for ended, seconds in state.charges:
+        for second, seconds in state.charges:
             freed += seconds
             if freed > excess:
-                return max(1, math.ceil(ended + self.window - now))
+                return max(1, math.ceil(second + 1 + self.window - now))
         return max(1, math.ceil(self.window))
 
     def _hand_out(self) -> None:
