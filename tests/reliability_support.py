@@ -88,7 +88,7 @@ class ServeProcess:
         self.log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115 (closed in stop)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "treatygraph", "serve", "--port", str(self.port)],
-            env=cli_env(config, TREATYGRAPH_QUERY_WORKERS="2", **env),
+            env=cli_env(config, **{"TREATYGRAPH_QUERY_WORKERS": "2", **env}),
             stdout=self.log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -107,7 +107,7 @@ class ServeProcess:
             try:
                 if requests.get(f"{self.url}/healthz", timeout=2).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # still starting up
                 pass
             time.sleep(0.2)
         raise RuntimeError(f"server not ready within {timeout} s")

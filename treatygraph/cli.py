@@ -138,8 +138,17 @@ def validate(fmt: str) -> None:
     "through a broker process, so the per-client limits and budget are the same whichever "
     "process answers.",
 )
-def serve(port: int, host: str, workers: int | None) -> None:
-    """Serve the last build with gunicorn (building first if there is none)."""
+@click.option(
+    "--http-server",
+    type=click.Choice(["gevent", "gthread", "granian"]),
+    default="gevent",
+    show_default=True,
+    help="gunicorn with gevent or with threads, or granian (faster for small answers, but it "
+    "cannot tell the app that a client went away, so an abandoned query keeps its worker until "
+    "the timeout).",
+)
+def serve(port: int, host: str, workers: int | None, http_server: str) -> None:
+    """Serve the last build (building first if there is none)."""
     import dataclasses
 
     from .build import current_release
@@ -165,19 +174,22 @@ def serve(port: int, host: str, workers: int | None) -> None:
     click.echo(f"Home page:        {base}/")
     click.echo(f"SPARQL endpoint:  {base}/sparql")
     click.echo(f"Dumps:            {base}/dumps/")
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    os.execv(
-        str(gunicorn),
-        [
-            str(gunicorn),
+    argv = HTTP_SERVERS[http_server](host, port, config.web_workers)
+    os.execv(argv[0], argv)
+
+
+def _gunicorn(worker_class: str, *options: str):
+    def argv(host: str, port: int, workers: int) -> list[str]:
+        gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+        return [
+            gunicorn,
             "--bind",
             f"{host}:{port}",
             "--workers",
-            str(config.web_workers),
+            str(workers),
             "--worker-class",
-            "gthread",
-            "--threads",
-            "32",
+            worker_class,
+            *options,
             "--no-control-socket",  # one fixed socket path would clash between servers
             "--graceful-timeout",
             "30",
@@ -186,8 +198,39 @@ def serve(port: int, host: str, workers: int | None) -> None:
             "--access-logfile",
             "-",
             "server.app:create_app()",
-        ],
-    )
+        ]
+
+    return argv
+
+
+def _granian(host: str, port: int, workers: int) -> list[str]:
+    granian = Path(sys.executable).with_name("granian")
+    if not granian.exists():
+        raise click.UsageError("--http-server granian needs granian: pip install granian")
+    return [
+        str(granian),
+        "--interface",
+        "wsgi",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--blocking-threads",
+        "32",
+        "--access-log",
+        "--factory",
+        "server.app:create_app",
+    ]
+
+
+# The HTTP servers `serve` can run the app under, measured side by side by `python -m bench`.
+HTTP_SERVERS = {
+    "gevent": _gunicorn("gevent", "--worker-connections", "1000"),
+    "gthread": _gunicorn("gthread", "--threads", "32"),
+    "granian": _granian,
+}
 
 
 @main.command()

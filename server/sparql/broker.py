@@ -9,9 +9,9 @@ broker kills and replaces it otherwise. A web process that dies while it holds a
 connection, and the broker kills that worker. The socket lives in a private directory (0700).
 
 Messages are pickled tuples, one per SOCK_SEQPACKET record:
-  web -> broker: ("lease", client, timeout) | ("back", clean) | ("status",)
+  web -> broker: ("lease", client, timeout) | ("back", clean) | ("status",) | ("ping",)
   broker -> web: ("leased", pid, usage) + the worker's fd | ("refused", status, message, headers)
-                 | ("status", dict)
+                 | ("status", dict) | ("pong",)
 """
 
 from __future__ import annotations
@@ -87,6 +87,8 @@ class Broker:
                     lease = None
                 elif message[0] == "status":
                     conn.send(pickle.dumps(("status", self.queries.status())))
+                elif message[0] == "ping":
+                    conn.send(pickle.dumps(("pong",)))
         except (OSError, EOFError, pickle.UnpicklingError):
             pass
         finally:
@@ -200,6 +202,12 @@ class BrokerQueries:
         self._keep(sock)
         return reply[1]
 
+    def check(self) -> None:
+        """`Refused` (503) unless the broker answers."""
+        sock = self._connection()
+        self._ask(sock, ("ping",))
+        self._keep(sock)
+
     def close(self) -> None:
         with self._lock:
             idle, self._idle = self._idle, []
@@ -224,6 +232,7 @@ def start(timeout: float = 60.0) -> str:
         [sys.executable, "-m", "server.sparql.broker", path, str(lifeline_read), str(ready_write)],
         pass_fds=[lifeline_read, ready_write],
         stdin=subprocess.DEVNULL,
+        start_new_session=True,  # a signal to the server's group reaches it through the lifeline
     )
     os.close(lifeline_read)
     os.close(ready_write)
