@@ -19,6 +19,7 @@ from .builds import NoBuild, current_build
 from .catalog import Catalog, catalog
 from .describe import Describer, entity_triples, term_triples
 from .formats import DOCUMENT_FORMATS, HTML, Format, UnknownFormat, negotiate, split_suffix
+from .strict_text import UnreadableRequest, parse_urlencoded, raw_query_string
 from .timeline import membership_timeline
 
 blueprint = Blueprint("linkeddata", __name__)
@@ -330,12 +331,16 @@ def dataset_iri():
 
 @blueprint.get("/search")
 def search():
-    text = request.args.get("q", "").strip()
+    try:
+        args = parse_urlencoded(raw_query_string(request.environ), "the URL")
+    except UnreadableRequest as err:
+        return Response(f"{err}\n", 400, mimetype="text/plain")
+    text = args.get("q", "").strip()
     cat = catalog()
     hits = cat.search(text) if text else []
     suggestions = cat.similar(text) if text and not hits else []
-    wants_json = request.args.get("format") == "json" or (
-        request.args.get("format") is None
+    wants_json = args.get("format") == "json" or (
+        args.get("format") is None
         and request.accept_mimetypes.best_match(["text/html", "application/json"])
         == "application/json"
     )
