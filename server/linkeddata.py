@@ -20,7 +20,7 @@ from .catalog import Catalog, catalog
 from .describe import Describer, entity_triples, term_triples
 from .formats import DOCUMENT_FORMATS, HTML, Format, UnknownFormat, negotiate, split_suffix
 from .strict_text import UnreadableRequest, parse_urlencoded, raw_query_string
-from .timeline import membership_timeline
+from .timeline import membership_timelines
 
 blueprint = Blueprint("linkeddata", __name__)
 
@@ -221,10 +221,9 @@ def _exists(cat: Catalog, iri: str) -> bool:
 
 def entity_page(cat: Catalog, iri: str, stem: str) -> str:
     page = Describer(cat, iri).page()
-    until = dt.date.fromisoformat(current_build().info.built_at[:10])
-    timeline = membership_timeline(cat, iri, until)
+    timelines = membership_timelines(cat, iri)
     return render_template(
-        "entity.html", page=page, cat=cat, stem=stem, timeline=timeline, formats=DOCUMENT_FORMATS
+        "entity.html", page=page, cat=cat, stem=stem, timelines=timelines, formats=DOCUMENT_FORMATS
     )
 
 
