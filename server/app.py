@@ -28,8 +28,9 @@ def create_app(config: Config | None = None) -> Flask:
     app.extensions["treatygraph.builds"] = BuildHandle(config)
     app.extensions["treatygraph.catalogs"] = Catalogs()
 
-    from . import dumps, health, linkeddata, pages, sparql
+    from . import base_path, dumps, health, linkeddata, pages, sparql
 
+    app.register_blueprint(base_path.blueprint)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(sparql.blueprint)
     app.register_blueprint(dumps.blueprint)

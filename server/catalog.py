@@ -174,6 +174,26 @@ MEMBERSHIP_FACTS = """SELECT ?m ?member ?group ?treaty ?role ?typed ?labelled
 
 
 @dataclass(frozen=True)
+class QuotedClaim:
+    """A claim about a membership as its timeline row shows it."""
+
+    iri: str
+    source: str
+    quote: str
+    supports: frozenset[str]  # the properties it supports; empty for the whole record
+    in_force: Instant | None  # the day its quote shows the membership in force (tg:inForceOn)
+
+
+MEMBERSHIP_CLAIMS = """SELECT ?m ?claim ?source ?quote ?supports ?day ?dayp WHERE {
+  VALUES ?m { MEMBERSHIPS }
+  ?claim tg:claimAbout ?m ; prov:wasQuotedFrom ?source ; tg:quote ?quote .
+  OPTIONAL { ?claim tg:supports ?supports }
+  OPTIONAL { ?claim tg:inForceOn ?i . ?i time:inXSDDate ?day OPTIONAL { ?i tg:datePrecision ?dayp } }
+}"""
+SOURCE_NUMBER = re.compile(r"^(\d+)_")
+
+
+@dataclass(frozen=True)
 class SearchHit:
     iri: str
     label: str
@@ -199,6 +219,8 @@ class Catalog:
         self._shorts: dict[str, str] = Remembered(REMEMBERED)
         self._memberships: dict[str, MembershipFacts | None] = Remembered(REMEMBERED)
         self._membership_lists: dict[tuple[str, str], list[str]] = Remembered(1_000)
+        self._membership_claims: dict[str, list[QuotedClaim]] = Remembered(REMEMBERED)
+        self._source_names: dict[str, str] = Remembered(REMEMBERED)
         self._uses: dict[str, int] = {}
         self._most_linked: dict[tuple[str, int], list[str]] = {}
 
@@ -332,6 +354,46 @@ class Catalog:
                 self._labels[iri_m] = self._membership_label(iri_m)
         self._membership_lists[key] = list(found)
         return self._membership_lists[key]
+
+    def membership_claims(self, memberships: list[str]) -> dict[str, list[QuotedClaim]]:
+        """The claims of each membership, with what they support and the day each shows it in
+        force, read in one query for those not read before."""
+        unread = [m for m in memberships if m not in self._membership_claims]
+        if unread:
+            values = " ".join(f"<{ox.NamedNode(m).value}>" for m in unread)
+            parts: dict[str, dict[str, dict]] = {m: {} for m in unread}
+            for row in self.query(MEMBERSHIP_CLAIMS.replace("MEMBERSHIPS", values)):
+                claim = parts[row["m"].value].setdefault(
+                    row["claim"].value,
+                    {
+                        "source": row["source"].value,
+                        "quote": row["quote"].value,
+                        "supports": set(),
+                        "in_force": _instant_of(row, "day", "dayp", None),
+                    },
+                )
+                if row["supports"] is not None:
+                    claim["supports"].add(row["supports"].value)
+            for membership, claims in parts.items():
+                self._membership_claims[membership] = [
+                    QuotedClaim(
+                        iri,
+                        found["source"],
+                        found["quote"],
+                        frozenset(found["supports"]),
+                        found["in_force"],
+                    )
+                    for iri, found in sorted(claims.items(), key=lambda item: _claim_order(item[0]))
+                ]
+        return {m: self._membership_claims.get(m, []) for m in memberships}
+
+    def source_name(self, iri: str) -> str:
+        """How the notes and the pages cite a source document: `source 004`, from its file name."""
+        if iri not in self._source_names:
+            file_name = self._first_literal(iri, ox.NamedNode(self.tg + "fileName")) or ""
+            number = SOURCE_NUMBER.match(file_name)
+            self._source_names[iri] = f"source {number.group(1)}" if number else self.label(iri)
+        return self._source_names[iri]
 
     def _membership_label(self, iri: str) -> str | None:
         """Memberships carry no label: `Armenia: member of CSTO`."""
@@ -568,6 +630,12 @@ def _instant_of(row, date: str, precision: str, inference: str | None) -> Instan
     if row[date] is None:
         return None
     return Instant(row[date], row[precision], row[inference] if inference else None)
+
+
+def _claim_order(iri: str) -> tuple:
+    """`#claim-2` before `#claim-10`."""
+    head, _, number = iri.rpartition("-")
+    return (head, int(number)) if number.isdigit() else (iri, 0)
 
 
 def _date_text(instant: Instant | None) -> str | None:

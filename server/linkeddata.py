@@ -19,7 +19,8 @@ from .builds import NoBuild, current_build
 from .catalog import Catalog, catalog
 from .describe import Describer, entity_triples, term_triples
 from .formats import DOCUMENT_FORMATS, HTML, Format, UnknownFormat, negotiate, split_suffix
-from .timeline import membership_timeline
+from .strict_text import UnreadableRequest, parse_urlencoded, raw_query_string
+from .timeline import membership_timelines
 
 blueprint = Blueprint("linkeddata", __name__)
 
@@ -220,10 +221,9 @@ def _exists(cat: Catalog, iri: str) -> bool:
 
 def entity_page(cat: Catalog, iri: str, stem: str) -> str:
     page = Describer(cat, iri).page()
-    until = dt.date.fromisoformat(current_build().info.built_at[:10])
-    timeline = membership_timeline(cat, iri, until)
+    timelines = membership_timelines(cat, iri)
     return render_template(
-        "entity.html", page=page, cat=cat, stem=stem, timeline=timeline, formats=DOCUMENT_FORMATS
+        "entity.html", page=page, cat=cat, stem=stem, timelines=timelines, formats=DOCUMENT_FORMATS
     )
 
 
@@ -330,12 +330,16 @@ def dataset_iri():
 
 @blueprint.get("/search")
 def search():
-    text = request.args.get("q", "").strip()
+    try:
+        args = parse_urlencoded(raw_query_string(request.environ), "the URL")
+    except UnreadableRequest as err:
+        return Response(f"{err}\n", 400, mimetype="text/plain")
+    text = args.get("q", "").strip()
     cat = catalog()
     hits = cat.search(text) if text else []
     suggestions = cat.similar(text) if text and not hits else []
-    wants_json = request.args.get("format") == "json" or (
-        request.args.get("format") is None
+    wants_json = args.get("format") == "json" or (
+        args.get("format") is None
         and request.accept_mimetypes.best_match(["text/html", "application/json"])
         == "application/json"
     )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, render_template, request
 
+from .base_path import base_path
 from .builds import current_build
 from .catalog import catalog
 from .sparql.description import read_examples
@@ -43,5 +44,12 @@ def home():
             starts.append((iri, cat.most_linked(iri, SHOWN), totals[iri]))
     examples = read_examples(current_app.config["TREATYGRAPH"].queries_dir, build.ns)
     return render_template(
-        "home.html", info=build.info, cat=cat, counts=counts, starts=starts, examples=examples
+        "home.html",
+        info=build.info,
+        cat=cat,
+        counts=counts,
+        starts=starts,
+        examples=examples,
+        here=request.host_url.rstrip("/"),
+        base_path=base_path(),
     )

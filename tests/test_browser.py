@@ -1,6 +1,8 @@
 """A real browser on the pages: headless Chromium opens the home page, the CSTO with its timeline, follows a
-member link and runs an example query in the editor. Screenshots go to tests/artifacts/; any request to
-another host fails the test (from Chromium's own network log)."""
+member link, runs an example query in the editor, and answers a journalist's two questions from the
+pages alone (who was a member on a date and who says so; when Uzbekistan left and rejoined).
+Screenshots go to tests/artifacts/; any request to another host fails the test (from Chromium's own
+network log)."""
 
 from __future__ import annotations
 
@@ -176,4 +178,122 @@ def test_example_query_from_the_home_page_runs_in_the_editor(browser, live_serve
     errors = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".yasr .errorResult")]
     assert not errors, f"the query failed: {errors}"
     assert rows
+    assert_only_local(browser, live_server)
+
+
+# -- the journalist's two questions, answered from the pages alone (issue 14, item 4) -------------
+COMPETENCY = Path(__file__).parent / "data" / "competency"
+
+
+def first_day(text: str) -> str:
+    """A date as the pages write it (`14 May 2002`, `May 2002`, `2002`) as its first day."""
+    from treatygraph.dates import MONTHS
+
+    parts = text.split()
+    year = int(parts[-1])
+    month = MONTHS.index(parts[-2]) + 1 if len(parts) >= 2 else 1
+    day = int(parts[0]) if len(parts) == 3 else 1
+    return f"{year:04d}-{month:02d}-{day:02d}"
+
+
+def timeline_rows(browser, key: str) -> list[dict]:
+    """The rows of a timeline table as a reader sees them: who or what, role, from, to, and the
+    quotes shown in the row with their source and what each shows."""
+    from selenium.webdriver.common.by import By
+
+    table = browser.find_element(
+        By.CSS_SELECTOR, f"section[aria-labelledby='timeline-title-{key}']"
+    )
+    rows, current = [], None
+    for tr in table.find_elements(By.CSS_SELECTOR, "tr.period"):
+        heads = tr.find_elements(By.CSS_SELECTOR, "th a")
+        if heads:
+            current = (heads[0].get_attribute("href"), heads[0].text)
+        quotes = []
+        for paragraph in tr.find_elements(By.CSS_SELECTOR, "td.quotes p.quote"):
+            q = paragraph.find_element(By.TAG_NAME, "q")
+            source = paragraph.find_element(By.CSS_SELECTOR, ".source")
+            quotes.append(
+                {
+                    "text": q.text,
+                    "visible": q.is_displayed(),
+                    "source": source.text,
+                    "source_href": source.get_attribute("href") or "",
+                    "shows": paragraph.find_element(By.CSS_SELECTOR, ".shows").text,
+                }
+            )
+        to = tr.find_elements(By.CSS_SELECTOR, "td.to")
+        start = tr.find_elements(By.CSS_SELECTOR, "td.from")
+        rows.append(
+            {
+                "href": urllib.parse.urlsplit(current[0]).path,
+                "name": current[1],
+                "role": tr.find_element(By.CSS_SELECTOR, "td.role").text,
+                "from": start[0].text if start else "",
+                "to": to[0].text if to else "",
+                "quotes": quotes,
+            }
+        )
+    return rows
+
+
+def ended_by(row: dict) -> str | None:
+    """The first day of a row's end, or None when no end is known."""
+    if not row["to"] or row["to"].startswith("no end known"):
+        return None
+    return first_day(row["to"])
+
+
+def test_journalist_reads_the_csto_members_on_1_january_2010_and_who_says_so(browser, live_server):
+    """'Who was a member of the CSTO on 1 January 2010, and who says so?' read off the CSTO page:
+    the members are those of competency question 01, each with visible quotes and their source."""
+    browser.get(f"{live_server.url}/id/organization/csto")
+    wait_for(browser, lambda d: d.current_url.endswith("/doc/organization/csto.html"))
+    day = "2010-01-01"
+    members = {}
+    for row in timeline_rows(browser, "members"):
+        if row["role"] != "member" or not row["from"]:
+            continue
+        end = ended_by(row)
+        if first_day(row["from"]) <= day and (end is None or end > day):
+            members[row["href"]] = row
+    expected = json.loads((COMPETENCY / "01-csto-members-2010.json").read_text(encoding="utf-8"))
+    assert set(members) == {r["state"] for r in expected["rows"]}
+    for href, row in members.items():
+        assert row["quotes"], f"no quote next to {row['name']}"
+        for quote in row["quotes"]:
+            assert quote["visible"] and quote["text"], (href, quote)
+            assert "/id/source/" in quote["source_href"] and quote["source"].startswith("source ")
+        assert any("start" in q["shows"] for q in row["quotes"]), "says who for since when"
+    browser.save_screenshot(str(ARTIFACTS / "csto-members-2010.png"))
+    assert_only_local(browser, live_server)
+
+
+def test_journalist_reads_when_uzbekistan_left_and_rejoined(browser, live_server):
+    """'When did Uzbekistan leave and rejoin?' read off Uzbekistan's page: its periods in the
+    Treaty and the CSTO are those of competency question 19, each start and end with its quote."""
+    browser.get(f"{live_server.url}/id/state/uzbekistan")
+    wait_for(browser, lambda d: d.current_url.endswith("/doc/state/uzbekistan.html"))
+    expected = json.loads(
+        (COMPETENCY / "19-uzbekistan-membership-history.json").read_text(encoding="utf-8")
+    )
+    wanted = {r["in"] for r in expected["rows"]}
+    rows = [row for row in timeline_rows(browser, "memberships") if row["href"] in wanted]
+    periods = {
+        (row["href"], "suspended" in row["role"], first_day(row["from"]), ended_by(row))
+        for row in rows
+    }
+    assert periods == {
+        (r["in"], r["status"].startswith("suspended"), r["since"], r.get("until"))
+        for r in expected["rows"]
+    }
+    for row in rows:
+        shows = [q["shows"] for q in row["quotes"] if q["visible"]]
+        assert any("start" in s for s in shows), f"no quote for the start of {row}"
+        if ended_by(row):
+            assert any("end" in s for s in shows), f"no quote for the end of {row}"
+        else:
+            assert row["to"].startswith("no end known; last attested"), row["to"]
+            assert any("last attested" in s for s in shows), row
+    browser.save_screenshot(str(ARTIFACTS / "uzbekistan-history.png"))
     assert_only_local(browser, live_server)

@@ -91,6 +91,8 @@ TRAVERSALS = {
     "invalid-utf8": "%ff%fe",
     "project-file": "..%2f..%2f..%2fpyproject.toml",
 }
+# Searches that are not UTF-8 are refused, never searched as U+FFFD.
+NOT_UTF8_SEARCHES = ("surrogate-half", "overlong-slash", "truncated-utf8")
 TRAVERSAL_PREFIXES = ("/dumps/", "/doc/state/", "/id/state/", "/static/", "/graph/", "/ontology/")
 
 SPECS: dict[str, tuple] = {}
@@ -136,7 +138,7 @@ SPECS |= {
     "format-nul-doc": get("/doc/organization/csto?format=%00", {400}),
     "format-nul-sparql": sparql_get(NORMAL, {400}, "&format=%00"),
     "format-traversal-dataset": get("/dataset?format=..%2f..%2fbuild.json", {400, 303}),
-    "format-invalid-utf8-search": get("/search?q=x&format=%ff", {200}),
+    "format-invalid-utf8-search": get("/search?q=x&format=%ff", {400}),
     # very long IRIs and headers
     "long-iri-7000": get("/id/state/" + "a" * 7000, NOT_FOUND),
     "long-iri-20000": get("/id/state/" + "a" * 20000, {414, 400}),
@@ -279,7 +281,7 @@ SPECS |= {
     **{
         f"search-{name}{suffix}": get(
             "/search?q=" + q + suffix,
-            {200},
+            {400} if name in NOT_UTF8_SEARCHES else {200},
             forbid=(b"<script>alert(1)", b"<img src=x") if not suffix else (),
         )
         for name, q in {

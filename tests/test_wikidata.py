@@ -363,6 +363,56 @@ def test_an_attested_term_of_office_has_no_date_qualifiers(config, built):
         assert view.value(node, PQ.P585) is None
 
 
+def test_every_membership_and_every_treaty_party_is_in_the_view_with_its_period_and_quotes(
+    config, built
+):
+    """Each org:Membership with a period, in an organization or a treaty (accessions included),
+    is a P463 statement from its member to its organization or treaty, with its start and end as
+    pq:P580/pq:P582, a suspended or other role as pq:P2868, and a reference per quote."""
+    assembled = assemble(config)
+    facts, provenance = assembled.graphs["facts"], assembled.graphs["provenance"]
+    view = assembled.graphs[GRAPH_WIKIDATA_VIEW]
+    tg = assembled.ns.tg
+    time = vocabulary.TIME
+
+    def day(instant) -> Literal | None:
+        date = facts.value(instant, time.inXSDDate)
+        return (
+            None if date is None else Literal(f"{date}T00:00:00Z", datatype=vocabulary.XSD.dateTime)
+        )
+
+    treaty_parties = 0
+    for membership in facts.subjects(RDF.type, ORG.Membership):
+        period = facts.value(membership, ORG.memberDuring)
+        if period is None:
+            continue
+        member = facts.value(membership, ORG.member)
+        group = facts.value(membership, ORG.organization) or facts.value(membership, tg.treaty)
+        treaty_parties += (membership, tg.treaty, None) in facts
+        role = facts.value(membership, ORG.role)
+        start = day(facts.value(period, time.hasBeginning))
+        end = day(facts.value(period, time.hasEnd))
+        quotes = {
+            (provenance.value(claim, PROV.wasQuotedFrom), provenance.value(claim, tg.quote))
+            for claim in provenance.subjects(tg.claimAbout, membership)
+        }
+        matching = [
+            node
+            for node in view.objects(member, WDP.P463)
+            if view.value(node, PS.P463) == group
+            and view.value(node, PQ.P580) == start
+            and view.value(node, PQ.P582) == end
+            and view.value(node, PQ.P2868) == (None if role == tg.MemberRole else role)
+        ]
+        assert len(matching) == 1, f"{membership}: {len(matching)} P463 statements"
+        references = {
+            (view.value(ref, PR.P248), view.value(ref, PR.P1683))
+            for ref in view.objects(matching[0], PROV.wasDerivedFrom)
+        }
+        assert references and references <= quotes, membership
+    assert treaty_parties >= 10, "the Collective Security Treaty's parties are checked"
+
+
 def test_the_view_follows_the_ontology_alignments(config, built):
     assembled = assemble(config)
     view = assembled.graphs[GRAPH_WIKIDATA_VIEW]

@@ -18,7 +18,7 @@ from .yamlio import item_line, key_line, load_records, load_yaml, record_line
 
 RECORD_ID = re.compile(r"^[a-z][a-z-]*/[a-z0-9][a-z0-9-]*$")
 RESERVED = {"id", "type", "sources", "start", "end"}
-CLAIM_KEYS = {"source", "quote", "supports", "inference", "note"}
+CLAIM_KEYS = {"source", "quote", "supports", "inference", "note", "inForceOn"}
 DATE_KEYS = {"value", "inference"}
 VALUE_KINDS = {
     "ref",
@@ -313,13 +313,15 @@ class _Converter:
             self.problems.add(path, line, f"{name}: {err}")
             return None
 
-    def instant(self, path: Path, line: int, subject: URIRef, name: str, value) -> URIRef | None:
+    def instant(
+        self, path: Path, line: int, subject: URIRef, name: str, value, graph: Graph | None = None
+    ) -> URIRef | None:
         parsed = self.parse(path, line, name, value)
         if parsed is None:
             return None
         date, inference = parsed
         node = URIRef(f"{subject}#{name}")
-        g = self.facts
+        g = self.facts if graph is None else graph
         g.add((node, RDF.type, TIME.Instant))
         g.add((node, TIME.inXSDDate, Literal(date.start.isoformat(), datatype=XSD.date)))
         g.add((node, self.tg.datePrecision, PRECISION_UNITS[date.precision]))
@@ -419,6 +421,35 @@ class _Converter:
                 prov.add((node, self.tg.inference, Literal(str(claim["inference"]), lang="en")))
             if claim.get("note"):
                 prov.add((node, self.tg.note, Literal(str(claim["note"]), lang="en")))
+            if "inForceOn" in claim:
+                self.in_force_on(path, record, claim, subject, node)
+
+    def in_force_on(
+        self, path: Path, record: CommentedMap, claim: CommentedMap, subject: URIRef, node: URIRef
+    ) -> None:
+        """The date on which a quote shows its record in force (the source's publication date when
+        it speaks in the present tense, or the date of what it reports), within the record's period."""
+        line = key_line(claim, "inForceOn")
+        local = node.rsplit("#", 1)[1]
+        instant = self.instant(
+            path, line, subject, f"{local}-in-force", claim["inForceOn"], self.provenance
+        )
+        if instant is None:
+            return
+        self.provenance.add((node, self.tg.inForceOn, instant))
+        shown = self.parse(path, line, "inForceOn", claim["inForceOn"])[0]
+        for key, wrong, why in (
+            ("start", lambda bound: is_before(shown, bound), "before the record's start"),
+            ("end", lambda bound: not is_before(shown, bound), "on or after the record's end"),
+        ):
+            parsed = self.parse(path, line, key, record[key]) if key in record else None
+            if parsed is not None and wrong(parsed[0]):
+                self.problems.add(
+                    path,
+                    line,
+                    f"inForceOn {shown.text} is {why} ({parsed[0].text}): a quote cannot show "
+                    "the record in force outside its period",
+                )
 
 
 def fact_files(facts_dir: Path) -> list[Path]:

@@ -233,7 +233,9 @@ class ViewBuilder:
     def memberships(self) -> None:
         """Member of (P463): current memberships preferred and truthy, ended ones normal rank.
 
-        A suspended, observer or partner period is a P463 statement too, with the role as
+        Memberships in an organization (`org:organization`) and parties to a treaty (`tg:treaty`,
+        accessions included) alike: the value is the organization or the treaty, as the sources
+        speak of "members of the Collective Security Treaty". A suspended, observer or partner period is a P463 statement too, with the role as
         `pq:P2868` (subject has role), normal rank and no truthy triple: `wdt:P463` means
         "a full member now, as far as our sources say". A membership known only by a date it is
         attested on (`tg:attestedOn`) gets no date qualifier: P580/P582 would state a start or end
@@ -241,7 +243,9 @@ class ViewBuilder:
         """
         for membership in sorted(self.facts.subjects(RDF.type, ORG.Membership)):
             member = self.facts.value(membership, ORG.member)
-            organization = self.facts.value(membership, ORG.organization)
+            organization = self.facts.value(membership, ORG.organization) or self.facts.value(
+                membership, self.tg.treaty
+            )
             if member is None or organization is None:
                 continue
             role = self.facts.value(membership, ORG.role)

@@ -24,6 +24,13 @@ from treatygraph.namespaces import ProjectNamespaces
 from treatygraph.sparql_text import QueryRefused, QueryTextError, read_query
 
 from ..builds import NoBuild, current_build
+from ..strict_text import (
+    UnreadableRequest,
+    decode_utf8,
+    parse_multipart,
+    parse_urlencoded,
+    raw_query_string,
+)
 from . import formats
 from .description import RDFLIB_FORMATS, graph_sizes, read_examples, service_description
 from .pool import ClientGone, MemoryExceeded, WorkerDied
@@ -111,17 +118,36 @@ def _single(values: list[str], name: str) -> str | None:
 
 
 def read_protocol_request() -> ProtocolRequest:
-    """The query and dataset of a GET or POST, as the SPARQL 1.1 Protocol defines them."""
-    args = request.args
+    """The query and dataset of a GET or POST, as the SPARQL 1.1 Protocol defines them.
+
+    Every text is read from the raw bytes and decoded strictly as UTF-8 (`strict_text`): a byte
+    that is not UTF-8 is a 400 naming the parameter and byte offset, never a replaced character.
+    """
+    try:
+        return _read_protocol_request()
+    except UnreadableRequest as err:
+        raise SparqlError(400, str(err)) from None
+
+
+def _read_protocol_request() -> ProtocolRequest:
+    args = parse_urlencoded(raw_query_string(request.environ), "the URL")
     if request.method == "POST":
         mimetype = request.mimetype
         if mimetype == UPDATE_TYPE:
             raise _read_only("an application/sparql-update request")
         if mimetype == QUERY_TYPE:
-            query = request.get_data(as_text=True)
+            charset = request.mimetype_params.get("charset", "utf-8")
+            if charset.lower().replace("-", "") != "utf8":
+                raise SparqlError(415, f"a {QUERY_TYPE} body must be UTF-8, not charset={charset}")
+            query = decode_utf8(request.get_data(), "the request body")
             params = args
         elif mimetype in (FORM_TYPE, "multipart/form-data"):
-            params = request.form
+            body = request.get_data()
+            if mimetype == FORM_TYPE:
+                params = parse_urlencoded(body, "the form body")
+            else:
+                boundary = request.mimetype_params.get("boundary")
+                params = parse_multipart(body, boundary, "the form body")
             if params.getlist("query") and args.getlist("query"):
                 raise SparqlError(400, "give the query in the body or in the URL, not both")
             query = _single(params.getlist("query") or args.getlist("query"), "query")
