@@ -48,6 +48,7 @@ def test_a_worn_out_worker_serves_until_its_replacement_is_ready(config, built, 
         url = f"{server.url}/sparql"
         assert requests.get(url, params={"query": "ASK {}"}, timeout=30).status_code == 200
         workers = server.app.extensions[QUERY_SERVICE].pool
+        assert _wait(lambda: len(workers._idle) == 2)  # both started: the same one serves next
         workers.replacements = 0
         for worker in workers._idle:
             worker.jobs = 0
