@@ -15,7 +15,7 @@ from sparql_support import endpoint_server
 
 from server.sparql import QUERIES as QUERY_SERVICE
 from server.sparql import worker as worker_module
-from server.sparql.pool import GROWTH_KIB, JOBS_PER_WORKER, Worker
+from server.sparql.pool import GROWTH_KIB, JOBS_PER_WORKER, MEMORY_CHECK_JOBS, Worker
 from server.sparql.worker import Job, Sink, answer
 from treatygraph.build import current_release
 from treatygraph.namespaces import ProjectNamespaces
@@ -73,7 +73,11 @@ def test_a_worker_is_worn_out_by_age_or_by_memory_growth(monkeypatch):
     sizes = iter([100_000, 100_000 + GROWTH_KIB, 100_000 + GROWTH_KIB + 1])
     monkeypatch.setattr(Worker, "rss_kib", lambda self: next(sizes))
     assert not worker.worn_out()  # after the first job: the baseline
+    worker.jobs = 2
+    assert not worker.worn_out()  # memory is not read after every job
+    worker.jobs = MEMORY_CHECK_JOBS
     assert not worker.worn_out()
+    worker.jobs = 2 * MEMORY_CHECK_JOBS
     assert worker.worn_out()
     worker.base_kib = 10**9
     worker.jobs = JOBS_PER_WORKER

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
+
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
 
 from ..formats import BY_KEY, FORMATS, GRAPH, RESULTS, Format, offered
 
@@ -38,6 +42,13 @@ def _offer_list(kind: str) -> str:
 
 def choose(request: Request, kind: str, override: str | None) -> Format:
     """The format to answer in: `format=` wins over Accept; the kind's default when neither says."""
+    return _choose(kind, override, request.headers.get("Accept"))
+
+
+@functools.lru_cache(maxsize=512)
+def _choose(kind: str, override: str | None, accept: str | None) -> Format:
+    """Remembered per (kind, override, Accept header): clients send few distinct headers, and
+    matching one against the table costs more than the rest of reading a query."""
     if override:
         wanted = override.strip().lower()
         for fmt in offered(kind):
@@ -49,6 +60,22 @@ def choose(request: Request, kind: str, override: str | None) -> Format:
         raise NotAcceptable(
             f"format={override!r} does not fit this query's results; offered: {_offer_list(kind)}"
         )
+    accepted = parse_accept_header(accept, MIMEAccept)
+    if not accepted:
+        return offered(kind)[0]
+    candidates, by_type = _candidates(kind)
+    best = accepted.best_match(candidates)
+    if best is None:
+        raise NotAcceptable(
+            f"none of the accepted types ({accept}) is offered for this query; "
+            f"offered: {_offer_list(kind)}"
+        )
+    return by_type[best]
+
+
+@functools.cache
+def _candidates(kind: str) -> tuple[list[str], dict[str, Format]]:
+    """The media types of a kind, then their aliases, and the format each names."""
     candidates: list[str] = []
     by_type: dict[str, Format] = {}
     for fmt in offered(kind):
@@ -59,12 +86,4 @@ def choose(request: Request, kind: str, override: str | None) -> Format:
             if alias not in by_type:
                 candidates.append(alias)
                 by_type[alias] = fmt
-    if not request.accept_mimetypes:
-        return offered(kind)[0]
-    best = request.accept_mimetypes.best_match(candidates)
-    if best is None:
-        raise NotAcceptable(
-            f"none of the accepted types ({request.headers.get('Accept')}) is offered for this "
-            f"query; offered: {_offer_list(kind)}"
-        )
-    return by_type[best]
+    return candidates, by_type

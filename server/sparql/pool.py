@@ -27,6 +27,7 @@ PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 # first job, so memory held by old queries comes back.
 JOBS_PER_WORKER = 20_000
 GROWTH_KIB = 256 * 1024
+MEMORY_CHECK_JOBS = 16  # memory is read after the first job, then every this many
 START_TIMEOUT = 60.0  # seconds a new worker may take to say it is ready
 
 
@@ -120,6 +121,8 @@ class Worker(WorkerEnd):
         """Old enough, or grown enough since its first job, to be replaced."""
         if self.jobs >= JOBS_PER_WORKER:
             return True
+        if self.base_kib is not None and self.jobs % MEMORY_CHECK_JOBS:
+            return False
         rss = self.rss_kib()
         if rss is None:
             return False

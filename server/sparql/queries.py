@@ -56,7 +56,7 @@ class LocalQueries:
         """A started worker for the client's next query: `Refused` or `share.Cancelled` if not."""
         deadline = time.monotonic() + timeout
         grant = self.share.admit(client, timeout, cancelled)
-        usage = self.share.usage(client)
+        usage = self.share.usage_at(grant)
         # The share never grants more workers than the pool has: this waits only for one being
         # started in place of a killed one.
         worker = self.pool.acquire(deadline - time.monotonic())

@@ -47,6 +47,7 @@ class Grant:
 
     client: str
     started: float
+    used_before: float = 0.0  # the client's query time in the window when it was granted
 
 
 @dataclass
@@ -171,6 +172,10 @@ class FairShare:
             self._hand_out()
             self._forget_if_idle(grant.client)
 
+    def usage_at(self, grant: Grant) -> Usage:
+        """The client's query time when the grant was made."""
+        return Usage(self.budget, self.window, grant.used_before)
+
     def usage(self, client: str) -> Usage:
         with self._changed:
             state = self._clients.get(client)
@@ -186,13 +191,14 @@ class FairShare:
                 if s.running or s.waiting
             }
 
-    def _check_budget(self, client: str, state: _Client) -> None:
+    def _check_budget(self, client: str, state: _Client) -> float:
+        """The client's query time in the window; `Refused` when it is over its budget."""
         if client == INTERNAL:
-            return
+            return 0.0
         now = self.clock()
         used = state.used(now, self.window)
         if used < self.budget:
-            return
+            return used
         retry_after = self._retry_after(state, used, now)
         raise Refused(
             429,
@@ -225,12 +231,12 @@ class FairShare:
             state = self._clients[client]
             ticket = state.waiting.popleft()
             try:
-                self._check_budget(client, state)
+                used = self._check_budget(client, state)
             except Refused as refusal:
                 ticket.refusal = refusal
                 self._changed.notify_all()
                 continue
-            ticket.grant = Grant(client, self.clock())
+            ticket.grant = Grant(client, self.clock(), used)
             state.running.append(ticket.grant)
             state.last_served = self._served
             self._served += 1
