@@ -143,6 +143,7 @@ def validate(fmt: str) -> None:
     type=click.Choice(["gevent", "gthread", "granian"]),
     default="gevent",
     show_default=True,
+    envvar="TREATYGRAPH_HTTP_SERVER",
     help="gunicorn with gevent or with threads, or granian (faster for small answers, but it "
     "cannot tell the app that a client went away, so an abandoned query keeps its worker until "
     "the timeout).",
