@@ -63,9 +63,10 @@ def test_a_client_never_holds_every_worker_and_another_starts_at_once():
     assert time.monotonic() - started < 0.1
     assert share.snapshot()["heavy"] == {"running": 2, "waiting": 1}
     share.done(held[0])
+    share.done(light)  # two free: the heavy client's third query may run
     thread.join(5)
     assert "grant" in outcome
-    for grant in (held[1], light, outcome["grant"]):
+    for grant in (held[1], outcome["grant"]):
         share.done(grant)
     assert share.snapshot() == {}
 
@@ -87,6 +88,27 @@ def test_a_freed_worker_goes_to_the_client_holding_fewest_not_to_the_first_in_li
     for thread, outcome in threads:
         thread.join(5)
         share.done(outcome["grant"])
+
+
+def test_the_last_free_worker_is_kept_for_a_client_with_nothing_running():
+    share = _share(workers=3, per_client=2)
+    held = [share.admit("heavy-1", 0.1), share.admit("heavy-2", 0.1)]
+    with pytest.raises(Refused):  # each may hold two, but not the last free worker
+        share.admit("heavy-1", 0.2)
+    order: list[str] = []
+    thread, outcome = _admit_in_thread(share, "heavy-2", order)
+    _wait_for(lambda: _waiting(share, "heavy-2") == 1)
+    started = time.monotonic()
+    newcomer = share.admit("newcomer", 0.1)
+    assert time.monotonic() - started < 0.1
+    share.done(held[0])  # one free, kept for a newcomer: heavy-2 still waits
+    time.sleep(0.3)
+    assert order == []
+    share.done(newcomer)  # two free: heavy-2 may have its second
+    thread.join(5)
+    assert order == ["heavy-2"]
+    for grant in (held[1], outcome["grant"]):
+        share.done(grant)
 
 
 def test_ties_go_to_the_client_served_longest_ago():

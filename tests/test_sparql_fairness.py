@@ -40,6 +40,16 @@ def _status(sock: socket.socket) -> int:
     return int(line.split()[1])
 
 
+def _warm(url: str) -> None:
+    """Wait until the query workers have started (an app starts them on its first query)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if client_at(OTHER).get(f"{url}/sparql", params={"query": CHEAP}).status_code == 200:
+            return
+        time.sleep(0.2)
+    raise AssertionError("the query workers never started")
+
+
 @contextlib.contextmanager
 def _server(config, where: str, query_workers: int, web_workers: int = 1, **settings):
     """The endpoint in this process, or `treatygraph serve`; yields (base URL, port)."""
@@ -97,6 +107,7 @@ def test_a_cheap_query_from_another_client_is_answered_while_one_client_runs_all
 def test_past_its_query_time_budget_a_client_gets_429_then_is_served_again(config, built, where):
     settings = {"query_timeout": 1.0, "client_query_seconds": 1.5, "client_query_window": 6.0}
     with _server(config, where, 3, 2, **settings) as (url, _):
+        _warm(url)
         client = client_at(HEAVY)
         statuses = [client.get(f"{url}/sparql", params={"query": ENDLESS}).status_code]
         statuses.append(client.get(f"{url}/sparql", params={"query": ENDLESS}).status_code)
@@ -251,7 +262,7 @@ def test_in_process_the_pool_is_shared_by_the_apps_threads_only(config, built):
         requests.get(f"{server.url}/sparql", params={"query": CHEAP}, timeout=10)
         service = server.app.extensions[QUERIES]
         assert service.status()["clients"] == {}
-        assert len(service.status()["workers"]) == 3
+        assert len(service.status()["workers"]) == service.pool.size + service.pool.spares == 4
         done = threading.Event()
 
         def heavy():
@@ -266,3 +277,42 @@ def test_in_process_the_pool_is_shared_by_the_apps_threads_only(config, built):
             time.sleep(0.05)
         assert service.status()["clients"][HEAVY] == {"running": 1, "waiting": 0}
         thread.join(10)
+
+
+def test_no_client_is_starved_in_a_short_soak_of_heavy_and_light_clients(config, built):
+    """Two heavy clients keep three queries each in flight, three light clients ask cheap ones in
+    turn; between them the heavy clients can hold every worker, so a light query waits at most
+    for the next worker freed, which goes to it, never to a heavy client's waiting query."""
+    seconds, timeout = 10.0, 2.0
+    heavy_clients = ["127.0.0.2", "127.0.0.3"]
+    light_clients = ["127.0.0.4", "127.0.0.5", "127.0.0.6"]
+    with _server(config, "serve", 3, 2, query_timeout=timeout) as (url, _):
+        stop = time.monotonic() + seconds
+        answers: dict[str, list[tuple[int, float]]] = {c: [] for c in heavy_clients + light_clients}
+        lock = threading.Lock()
+
+        def ask(address: str, query: str) -> None:
+            session = client_at(address)
+            while time.monotonic() < stop:
+                started = time.monotonic()
+                status = session.get(f"{url}/sparql", params={"query": query}, timeout=30)
+                with lock:
+                    answers[address].append((status.status_code, time.monotonic() - started))
+
+        threads = [
+            threading.Thread(target=ask, args=(address, ENDLESS))
+            for address in heavy_clients
+            for _ in range(3)
+        ] + [threading.Thread(target=ask, args=(address, CHEAP)) for address in light_clients]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    for address in light_clients:
+        statuses = {status for status, _ in answers[address]}
+        slowest = max(seconds for _, seconds in answers[address])
+        assert statuses == {200}, f"{address}: {statuses}"
+        assert len(answers[address]) >= 5, f"{address} starved: {answers[address]}"
+        assert slowest < timeout + 1.5, f"{address} waited {slowest:.2f} s"
+    for address in heavy_clients:
+        assert any(status == 504 for status, _ in answers[address]), f"{address} never ran"

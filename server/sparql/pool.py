@@ -140,10 +140,15 @@ class Worker(WorkerEnd):
 
 
 class QueryPool:
-    """`size` workers; a query borrows one and gives it back, or has it killed and replaced."""
+    """`size` workers; a query borrows one and gives it back, or has it killed and replaced.
 
-    def __init__(self, size: int):
+    `spares` more are kept started, so that a worker killed at a timeout is replaced at once: the
+    query waiting for it does not wait for an interpreter to start. At most `size` run at once.
+    """
+
+    def __init__(self, size: int, spares: int = 1):
         self.size = size
+        self.spares = spares
         self._slots = threading.BoundedSemaphore(size)
         self._idle: list[Worker] = []  # started and waiting for a job
         self._busy: set[Worker] = set()
@@ -156,7 +161,7 @@ class QueryPool:
     def warm(self) -> None:
         """Start every worker now rather than on first use."""
         with self._changed:
-            missing = self.size - self._counted()
+            missing = self.size + self.spares - self._counted()
             for _ in range(missing):
                 self._start(replacing=None)
 
@@ -217,7 +222,7 @@ class QueryPool:
                             self._busy.add(worker)
                             return worker
                         dead.append(worker)
-                    if self._counted() < self.size:
+                    if self._counted() < self.size + self.spares:
                         self._start(replacing=None)  # one died idle, or could not be started
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
@@ -256,7 +261,7 @@ class QueryPool:
         log.warning("query worker %s killed in %.3f s", worker.pid, took)
         with self._changed:
             self._busy.discard(worker)
-            if self._counted() < self.size:  # not when its replacement is already under way
+            if self._counted() < self.size + self.spares:  # not when one is already under way
                 self._start(replacing=None)
         self._slots.release()
         return took

@@ -8,6 +8,8 @@ Who runs next is decided here, for one web process or (inside the broker) for al
 - a freed worker goes to the waiting client holding the fewest workers, ties broken by who was
   served longest ago: round robin between clients, not first come first served, so a new client's
   cheap query starts ahead of a heavy client's third one;
+- the last free worker is kept for a client with nothing running, so even when several heavy
+  clients between them could hold every worker, a newcomer's query starts at once;
 - each client has a budget of worker time in a sliding window (`budget` seconds per `window`
   seconds, the time of its finished queries plus what its running ones have used so far); past it,
   429 with `Retry-After` computed from when its oldest charges leave the window.
@@ -218,12 +220,17 @@ class FairShare:
         return max(1, math.ceil(self.window))
 
     def _hand_out(self) -> None:
-        """Grant free workers to waiting clients, fewest running first, then longest unserved."""
+        """Grant free workers to waiting clients, fewest running first, then longest unserved.
+
+        The last free worker goes only to a client with nothing running: however many heavy
+        clients there are, a newcomer's query starts at once.
+        """
         while self._running < self.workers:
+            last = self.workers - self._running == 1
             eligible = [
                 (len(s.running), s.last_served, client)
                 for client, s in self._clients.items()
-                if s.waiting and len(s.running) < self.per_client
+                if s.waiting and len(s.running) < self.per_client and not (last and s.running)
             ]
             if not eligible:
                 return
