@@ -9,11 +9,12 @@ import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from .processes import MemoryWatch, PeakMemory
 
 BIN = Path(sys.executable).parent
 WRK_SCRIPT = """
@@ -57,34 +58,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _tree_rss_mib(root: int) -> float:
-    """Resident memory of a process and all its descendants (a server and its query workers).
-
-    By ancestry, not by process group: the query workers start sessions of their own.
-    """
-    parents: dict[int, int] = {}
-    rss: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            parents[int(entry.name)] = int(fields[1])
-            rss[int(entry.name)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
-        except (OSError, IndexError, ValueError):
-            continue
-    total = 0
-    for pid, size in rss.items():
-        ancestor = pid
-        while ancestor > 1 and ancestor != root:
-            ancestor = parents.get(ancestor, 0)
-        if ancestor == root:
-            total += size
-    return total / (1 << 20)
-
-
 class Server:
-    """A server process in its own process group, with its peak memory sampled while it runs."""
+    """A server process in its own process group, with its peak memory sampled while it runs.
+
+    `env` is the server's whole environment (default: this process's).
+    """
 
     def __init__(self, name: str, argv: list[str], url: str, ready_path: str, env=None, log=None):
         self.name = name
@@ -93,22 +71,23 @@ class Server:
         self.log = open(log or os.devnull, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             argv,
-            env={**os.environ, **(env or {})},
+            env=os.environ if env is None else env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self.peak_rss_mib = 0.0
         self.started = time.perf_counter()
         self.ready_seconds: float | None = None
-        self._sampling = True
-        self._sampler = threading.Thread(target=self._sample, daemon=True)
-        self._sampler.start()
+        self._memory = MemoryWatch(self.process.pid)
 
-    def _sample(self) -> None:
-        while self._sampling:
-            self.peak_rss_mib = max(self.peak_rss_mib, _tree_rss_mib(self.process.pid))
-            time.sleep(0.25)
+    @property
+    def peak_memory(self) -> PeakMemory:
+        """The largest resident memory of the server's processes together, and its split."""
+        return self._memory.peak
+
+    @property
+    def peak_rss_mib(self) -> float:
+        return self._memory.peak.total_mib
 
     def wait_ready(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -126,7 +105,7 @@ class Server:
         return False
 
     def stop(self) -> None:
-        self._sampling = False
+        self._memory.stop()
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
@@ -143,16 +122,28 @@ class Server:
         self.stop()
 
 
-def treatygraph_server(build_dir: Path, log: Path) -> Server:
-    """Our server exactly as `treatygraph serve` runs it (gunicorn), over a bench build."""
+# One load generator on 127.0.0.1 is one client to the endpoint's per-client limit; a deployment
+# behind a proxy sees many clients, so the limit must not cap the benchmark.
+LOAD_GENERATOR_LIMITS = {"TREATYGRAPH_MAX_CONCURRENT_QUERIES": "64"}
+
+
+def treatygraph_server(
+    build_dir: Path,
+    log: Path,
+    http_server: str = "gevent",
+    settings: dict[str, str] | None = None,
+) -> Server:
+    """Our server exactly as `treatygraph serve --http-server ...` runs it, over a bench build.
+
+    `settings` (TREATYGRAPH_* variables) are the only ones it gets: none is inherited from this
+    process's environment, so a run is configured as its results say (default: the limits that
+    let one load generator through, LOAD_GENERATOR_LIMITS).
+    """
     port = free_port()
-    env = {
-        "TREATYGRAPH_BUILD_DIR": str(build_dir),
-        # One load generator on 127.0.0.1 is one client to the endpoint's per-client limit; a
-        # deployment behind a proxy sees many clients, so the limit must not cap the benchmark.
-        "TREATYGRAPH_MAX_CONCURRENT_QUERIES": "64",
-    }
-    argv = [str(BIN / "treatygraph"), "serve", "--port", str(port)]
+    env = {key: value for key, value in os.environ.items() if not key.startswith("TREATYGRAPH_")}
+    env.update(LOAD_GENERATOR_LIMITS if settings is None else settings)
+    env["TREATYGRAPH_BUILD_DIR"] = str(build_dir)
+    argv = [str(BIN / "treatygraph"), "serve", "--port", str(port), "--http-server", http_server]
     return Server("treatygraph", argv, f"http://127.0.0.1:{port}", "/healthz", env, log)
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pyoxigraph as ox
 import pytest
@@ -64,3 +67,24 @@ def test_bulk_build_of_synthetic_data_conforms_and_is_servable(tmp_path, config)
     info = json.loads((release / "build.json").read_text())
     assert info["triples"] == result["triples"]
     assert (release / "dumps" / "treatygraph.nq.gz").stat().st_size > 0
+
+
+def test_process_tree_follows_ancestry_into_other_sessions():
+    from bench.processes import PeakMemory, process_tree, role_of
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(30)"], start_new_session=True
+    )
+    try:
+        tree = process_tree(os.getpid())
+        assert {s.pid for s in tree} >= {os.getpid(), child.pid}
+        peak = PeakMemory()
+        peak.see(tree)
+        assert peak.total_mib > 0 and peak.describe().startswith(f"{peak.total_mib:,.0f} MiB: ")
+    finally:
+        child.kill()
+        child.wait()
+    assert role_of("python -m server.sparql.broker /tmp/x/socket 5 6") == "broker"
+    assert role_of("python -c from server.sparql.worker import run; run(7)") == "query worker"
+    assert role_of("/venv/bin/oxigraph serve-read-only --location s") == "oxigraph"
+    assert role_of("gunicorn: worker [server.app:create_app()]") == "web"
