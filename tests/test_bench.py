@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pyoxigraph as ox
 import pytest
@@ -88,3 +91,40 @@ def test_process_tree_follows_ancestry_into_other_sessions():
     assert role_of("python -c from server.sparql.worker import run; run(7)") == "query worker"
     assert role_of("/venv/bin/oxigraph serve-read-only --location s") == "oxigraph"
     assert role_of("gunicorn: worker [server.app:create_app()]") == "web"
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+def test_a_walk_once_visits_every_request_once_with_numbers_of_its_own():
+    from bench.rotation import run_wrk
+
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):
+            seen.append(self.path)
+            self.send_response(200 if "/ok/" in self.path else 429)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.handle_error = lambda request, address: None  # wrk drops its connections at the end
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        walk = [(f"/ok/{i}?n=__N__", "text/html") for i in range(60)] + [("/no/?n=__N__", "*/*")]
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        run = run_wrk(url, walk, 4, 20, once=True, first_number=100, idle_path="/idle")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert run.seconds < 10  # stopped at the end of the list, not after 20 s
+    walked = [path for path in seen if path != "/idle"]
+    assert sorted(p.split("?")[0] for p in walked) == sorted(p.split("?")[0] for p, _ in walk)
+    assert sorted(int(p.split("n=")[1]) for p in walked) == list(range(100, 161))
+    # Requests still on their way when a thread finishes are not counted: at most a connection's.
+    assert set(run.statuses) <= {200, 429} and sum(run.statuses.values()) >= len(walk) - 4
+    assert run.answered == run.statuses[200] and run.errors == run.refused
