@@ -196,32 +196,34 @@ ANSWERS_PER_SHAPE = 3
 def answer_sizes(url: str, path: str, counts: dict) -> dict[str, list]:
     """Rows (or triples) of the first queries of each shape, or the error: the servers compared
     must give the same answers, or the load runs compare different work."""
-    import rdflib
-
     sizes: dict[str, list] = {}
     for shape in SHAPES:
         for request_path, accept in mix(counts, path, n=ANSWERS_PER_SHAPE, seed=5, shapes=(shape,)):
-            request = urllib.request.Request(url + request_path, headers={"Accept": accept})
-            try:
-                with urllib.request.urlopen(request, timeout=120) as response:
-                    body = response.read()
-                    media_type = response.headers.get_content_type()
-            except OSError as err:
-                sizes.setdefault(shape, []).append(f"error: {err}"[:60])
-                continue
-            try:
-                if media_type == "application/sparql-results+json":
-                    size = len(json.loads(body)["results"]["bindings"])
-                elif b"<rdf:RDF" in body[:1000]:
-                    # rdflib-endpoint answers DESCRIBE in RDF/XML whatever the Accept says, and
-                    # labels it application/sparql-results+xml
-                    size = len(rdflib.Graph().parse(data=body, format="xml"))
-                else:
-                    size = len(rdflib.Graph().parse(data=body, format="turtle"))
-            except Exception as err:  # a 200 that is not an answer
-                size = f"unreadable {media_type}: {err}"[:60]
-            sizes.setdefault(shape, []).append(size)
+            sizes.setdefault(shape, []).append(answer_size(url + request_path, accept))
     return sizes
+
+
+def answer_size(url: str, accept: str) -> int | str:
+    """Rows of a SPARQL results answer or triples of an RDF one; the error as text if it failed."""
+    import rdflib
+
+    request = urllib.request.Request(url, headers={"Accept": accept})
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            body = response.read()
+            media_type = response.headers.get_content_type()
+    except OSError as err:
+        return f"error: {err}"[:60]
+    try:
+        if media_type == "application/sparql-results+json":
+            return len(json.loads(body)["results"]["bindings"])
+        if b"<rdf:RDF" in body[:1000]:
+            # rdflib-endpoint answers DESCRIBE in RDF/XML whatever the Accept says, and labels it
+            # application/sparql-results+xml
+            return len(rdflib.Graph().parse(data=body, format="xml"))
+        return len(rdflib.Graph().parse(data=body, format="turtle"))
+    except Exception as err:  # a 200 that is not an answer
+        return f"unreadable {media_type}: {err}"[:60]
 
 
 def shape_latencies(url: str, path: str, counts: dict, rounds: int = 5) -> dict[str, float]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -128,3 +129,80 @@ def test_a_walk_once_visits_every_request_once_with_numbers_of_its_own():
     # Requests still on their way when a thread finishes are not counted: at most a connection's.
     assert set(run.statuses) <= {200, 429} and sum(run.statuses.values()) >= len(walk) - 4
     assert run.answered == run.statuses[200] and run.errors == run.refused
+
+
+def test_sparql_requests_send_a_text_of_their_own_for_cold_shapes():
+    from bench.rotation import UNIQUE
+    from bench.serving import page_requests, sparql_requests
+
+    base = "https://w3id.org/treatygraph"
+    rotation = [f"{base}/id/state/s{i}" for i in range(5)]
+    for shape in ("cold lookup", "aggregation", "DESCRIBE"):
+        assert all(UNIQUE in path for path, _ in sparql_requests(shape, rotation, "/sparql"))
+    cold = sparql_requests("cold lookup", rotation, "/query")
+    assert len(cold) == len(rotation) and all(p.startswith("/query?query=") for p, _ in cold)
+    assert [UNIQUE in p for p, _ in sparql_requests("repeated lookup", rotation, "/sparql")] == [
+        False
+    ]
+    assert page_requests(base, rotation[:1]) == [("/doc/state/s0", "text/html")]
+
+
+def test_serving_report_shows_the_limits_ratios_and_targets(tmp_path):
+    """The report of `python -m bench.serving` from made-up results (a real run takes minutes)."""
+    from bench.processes import PeakMemory
+    from bench.rotation import LoadRun
+    from bench.serving import (
+        LOAD_GENERATOR_SETTINGS,
+        PAGE_SHAPES,
+        SPARQL_SHAPES,
+        Built,
+        report,
+    )
+
+    def run(rps, statuses=None):
+        return LoadRun(4, 10.0, int(rps * 10), 0, rps, 2.0, 9.0, statuses, 1.5)
+
+    servers = ["oxigraph", "treatygraph gevent"]
+    runs = {(shape, 4, server): run(1000.0) for shape in SPARQL_SHAPES for server in servers}
+    runs[("cold lookup", 4, "treatygraph gevent")] = run(300.0)
+    runs.update({(shape, 4, "treatygraph gevent"): run(1600.0) for shape in PAGE_SHAPES})
+    peak = PeakMemory(120.0, {"web": (3, 90.0), "broker": (1, 30.0)})
+    profile = {"requests": 100, "errors": 0, "wall_us": 900.0, "p50_ms": 0.8}
+    build = {
+        "built": Built("real", tmp_path, 8_906, 5.0, reused=False),
+        "entities": 692,
+        "rotation": 672,
+        "runs": runs,
+        "memory": dict.fromkeys(servers, peak),
+        "answers": {server: {shape: [3, 1] for shape in SPARQL_SHAPES} for server in servers},
+        "disagree": [],
+        "profile": {server: {**profile, "cpu_us": {"web": 500.0}} for server in servers},
+        "ready_s": dict.fromkeys(servers, 1.0),
+        "public": run(200.0, {200: 400, 429: 600}),
+        "breakdown": {
+            "requests": 100,
+            "total_us": 600.0,
+            "cpu_us": 350.0,
+            "stages": [("routing (werkzeug)", 6.0)],
+            "worker": [("answer(): everything the worker does", 50.0)],
+        },
+    }
+    args = argparse.Namespace(
+        builds=["real"],
+        connections=[4],
+        seconds=10.0,
+        http_servers=["gevent"],
+        profile_requests=100,
+    )
+    results = {"load_start": "1.0", "load_end": "2.0", "builds": {"real": build}}
+    text = report(results, {"host": "test"}, args, "2026-01-01T00:00:00", "2026-01-01T00:10:00")
+    assert all(f"`{key}={value}`" in text for key, value in LOAD_GENERATOR_SETTINGS.items())
+    assert "| real | cold lookup | 4 | treatygraph gevent | 300 |" in text
+    assert "0.30x" in text
+    assert "| real | 1,000 | 400 | 600 | 0 | 60% |" in text  # one address, public defaults
+    assert (
+        "| cold lookups on the real build, at least 0.4x raw Oxigraph | 0.30x (4 connections) | **not met** |"
+        in text
+    )
+    assert "1,600 pages/s (4 connections) | met |" in text
+    assert "120 MiB: web 3 x 30 MiB, broker 30 MiB" in text
