@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import threading
+from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pyoxigraph as ox
@@ -206,3 +207,17 @@ def test_serving_report_shows_the_limits_ratios_and_targets(tmp_path):
     )
     assert "1,600 pages/s (4 connections) | met |" in text
     assert "120 MiB: web 3 x 30 MiB, broker 30 MiB" in text
+
+
+def test_a_light_client_is_starved_by_a_refusal_a_slow_answer_or_none():
+    from bench.light_heavy import ClientRecord
+
+    def light(statuses, latencies):
+        return ClientRecord("127.0.0.101", "light", Counter(statuses), latencies)
+
+    assert light({200: 3}, [0.1, 0.2, 0.3]).starved(5.0) is None
+    assert "no answer" in light({}, []).starved(5.0)
+    assert "429" in light({200: 2, 429: 1}, [0.1, 0.1, 0.1]).starved(5.0)
+    assert "p99" in light({200: 2}, [0.1, 7.0]).starved(5.0)
+    assert ClientRecord("127.0.0.2", "heavy").starved(5.0) == "never got a worker"
+    assert ClientRecord("127.0.0.2", "heavy", Counter({200: 1, 429: 9})).starved(5.0) is None

@@ -1,4 +1,5 @@
-"""Bounded load test (`make bench`, never the default suite): 50 clients for 45 s on 127.0.0.1.
+"""Bounded load tests (`make bench`, never the default suite): 50 clients for 45 s on 127.0.0.1,
+and light clients beside heavy ones from addresses of their own for 40 s (bench/light_heavy.py).
 
 `treatygraph serve` over a build of the real data; locust (bench/reliability_load.py) mixes SPARQL
 queries, entity pages, searches and dump downloads from 49 users, and one user sends a runaway
@@ -8,7 +9,8 @@ runaway ends within the run) and 64 concurrent queries per client address (every
 
 Expected: no failure, p99 latency reported, and the resident memory of the server's processes
 (gunicorn and its query workers) flat from the end of the warm-up to the end. The numbers are
-written to bench/results/reliability-load-<date>.md.
+written to bench/results/reliability-load-<date>.md, the light and heavy clients' to
+bench/results/<date>-<host>-light-heavy.md.
 """
 
 from __future__ import annotations
@@ -186,3 +188,19 @@ def test_fifty_clients_for_45_seconds(config, built, tmp_path):
     assert int(runaway["Request Count"]) >= 3  # the intended timeouts did happen
     start_mib, end_mib = watch.at(WARM_UP_S), watch.samples[-1][1]
     assert end_mib <= start_mib * 1.25 + 20, f"memory grew: {start_mib:.0f} -> {end_mib:.0f} MiB"
+
+
+@pytest.mark.slow
+def test_light_clients_are_answered_while_heavy_clients_push(config, built, tmp_path):
+    """Issue 15: three heavy clients (each keeping 4 expensive queries in flight) and four light
+    ones (one lookup at a time) from their own loopback addresses, against `treatygraph serve`
+    with the public defaults for 40 s: no light client waits past 5 s or is refused, every heavy
+    client is served. The per-client report goes to bench/results/…-light-heavy.md."""
+    from bench.light_heavy import report, soak, write
+
+    started = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    run = soak(config.build_dir, tmp_path, seconds=40)
+    text = report(run, started)
+    write(text, started)
+    print("\n" + text)
+    assert not run.starved, text
