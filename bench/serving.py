@@ -698,7 +698,9 @@ def profile_section(results: dict, servers: list[str], args) -> list[str]:
         "Inside one web process (the app called as WSGI in a process of its own, its queries",
         "through a query broker and its workers as under `treatygraph serve`, no HTTP server):",
         "wall time per request of each stage, the mean over the same kind of cold lookups",
-        "(bench/cold_lookup_profile.py).",
+        "(bench/cold_lookup_profile.py). Sending the job and waiting for the answer are one",
+        "exchange: the kernel may run the worker while the web process is still in send(), so",
+        "read those two rows together.",
     ]
     for name, result in results["builds"].items():
         found = result.get("breakdown") or {}
@@ -768,7 +770,11 @@ def main() -> None:
         info[package] = importlib.metadata.version(package)
     started = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     results: dict = {"load_start": load_average(), "builds": {}}
-    base = args.work or Path(tempfile.mkdtemp(prefix="treatygraph-bench-serving-"))
+    base = (
+        args.work.resolve()
+        if args.work
+        else Path(tempfile.mkdtemp(prefix="treatygraph-bench-serving-"))
+    )
     try:
         for name in args.builds:
             if name == "real":
