@@ -56,9 +56,13 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The synthetic builds are kept in BENCH_WORK, so bench.serving serves the 1M build bench made.
+BENCH_WORK ?= build/bench
+
 bench: $(VENV)/.installed-bench browser wrk
 	$(BIN)/python -m pytest -m 'slow or bench' -p no:cacheprovider
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench --work $(BENCH_WORK)
+	$(BIN)/python -m bench.serving --work $(BENCH_WORK) --reuse
 	$(BIN)/python -m bench.remote_store
 
 clean:
