@@ -700,7 +700,8 @@ def profile_section(results: dict, servers: list[str], args) -> list[str]:
         "wall time per request of each stage, the mean over the same kind of cold lookups",
         "(bench/cold_lookup_profile.py). Sending the job and waiting for the answer are one",
         "exchange: the kernel may run the worker while the web process is still in send(), so",
-        "read those two rows together.",
+        "read those two rows together. Oxigraph evaluates a query while it writes the answer, so",
+        "evaluation and serialization are one figure.",
     ]
     for name, result in results["builds"].items():
         found = result.get("breakdown") or {}
