@@ -53,7 +53,8 @@ def _waiting(share: FairShare, client: str) -> int:
 
 
 def test_a_client_never_holds_every_worker_and_another_starts_at_once():
-    share = _share()
+    clock = Clock()
+    share = _share(clock=clock)
     held = [share.admit("heavy", 0.1), share.admit("heavy", 0.1)]
     order: list[str] = []
     thread, outcome = _admit_in_thread(share, "heavy", order)
@@ -63,7 +64,10 @@ def test_a_client_never_holds_every_worker_and_another_starts_at_once():
     assert time.monotonic() - started < 0.1
     assert share.snapshot()["heavy"] == {"running": 2, "waiting": 1}
     share.done(held[0])
-    share.done(light)  # two free: the heavy client's third query may run
+    share.done(light)
+    time.sleep(0.3)
+    assert share.snapshot()["heavy"] == {"running": 1, "waiting": 1}, "its share is one of two"
+    clock.now += 11.0  # the light client has gone quiet: the heavy one's share is two again
     thread.join(5)
     assert "grant" in outcome
     for grant in (held[1], outcome["grant"]):
@@ -90,29 +94,8 @@ def test_a_freed_worker_goes_to_the_client_holding_fewest_not_to_the_first_in_li
         share.done(outcome["grant"])
 
 
-def test_the_last_free_worker_is_kept_for_a_client_with_nothing_running():
-    share = _share(workers=3, per_client=2)
-    held = [share.admit("heavy-1", 0.1), share.admit("heavy-2", 0.1)]
-    with pytest.raises(Refused):  # each may hold two, but not the last free worker
-        share.admit("heavy-1", 0.2)
-    order: list[str] = []
-    thread, outcome = _admit_in_thread(share, "heavy-2", order)
-    _wait_for(lambda: _waiting(share, "heavy-2") == 1)
-    started = time.monotonic()
-    newcomer = share.admit("newcomer", 0.1)
-    assert time.monotonic() - started < 0.1
-    share.done(held[0])  # one free, kept for a newcomer: heavy-2 still waits
-    time.sleep(0.3)
-    assert order == []
-    share.done(newcomer)  # two free: heavy-2 may have its second
-    thread.join(5)
-    assert order == ["heavy-2"]
-    for grant in (held[1], outcome["grant"]):
-        share.done(grant)
-
-
 def test_ties_go_to_the_client_served_longest_ago():
-    share = _share(workers=2, per_client=1)
+    share = _share(workers=2, per_client=1, clock=Clock())  # no time passes: no usage differs
     for client in ("b", "a"):  # b was served before a
         share.done(share.admit(client, 0.1))
     held = [share.admit("x", 0.1), share.admit("y", 0.1)]
@@ -125,6 +108,50 @@ def test_ties_go_to_the_client_served_longest_ago():
     _wait_for(lambda: order == ["b"])
     share.done(held[1])
     _wait_for(lambda: order == ["b", "a"])
+    for thread, outcome in threads:
+        thread.join(5)
+        share.done(outcome["grant"])
+
+
+def test_a_freed_worker_goes_to_the_client_that_used_the_least_query_time():
+    clock = Clock()
+    share = _share(workers=3, per_client=2, clock=clock)
+    heavy = share.admit("heavy", 0.1)
+    clock.now += 20.0
+    share.done(heavy)  # 20 s used
+    held = [share.admit("x", 0.1), share.admit("y", 0.1), share.admit("z", 0.1)]
+    order: list[str] = []
+    threads = []
+    for client in ("heavy", "light"):  # the heavy client asks first
+        threads.append(_admit_in_thread(share, client, order))
+        _wait_for(lambda client=client: _waiting(share, client) == 1)
+    share.done(held[0])  # both hold none: the light one, which used less
+    _wait_for(lambda: order == ["light"])
+    share.done(held[1])
+    share.done(held[2])
+    _wait_for(lambda: order == ["light", "heavy"])
+    for thread, outcome in threads:
+        thread.join(5)
+        share.done(outcome["grant"])
+
+
+def test_recently_active_clients_share_the_workers_equally():
+    clock = Clock()
+    share = _share(workers=3, per_client=2, clock=clock)
+    first = [share.admit("heavy-1", 0.1), share.admit("heavy-1", 0.1)]  # alone: two
+    second = share.admit("heavy-2", 0.1)
+    order: list[str] = []
+    threads = [_admit_in_thread(share, client, order) for client in ("heavy-1", "heavy-2")]
+    _wait_for(lambda: _waiting(share, "heavy-1") == 1 and _waiting(share, "heavy-2") == 1)
+    share.done(first[0])
+    time.sleep(0.3)
+    assert order == [], "two active clients: one worker each, the third kept free"
+    newcomer = share.admit("newcomer", 0.1)  # at once
+    share.done(newcomer)
+    share.done(second)
+    _wait_for(lambda: order == ["heavy-2"])  # one each still: heavy-1 holds its one
+    share.done(first[1])
+    _wait_for(lambda: order == ["heavy-2", "heavy-1"])
     for thread, outcome in threads:
         thread.join(5)
         share.done(outcome["grant"])

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from reliability_support import serving
+from reliability_support import SLOW_QUERY, SlowSparqlEndpoint, serving
 from sparql_support import client_at, endpoint_server
 
 from server.sparql import QUERIES
@@ -87,7 +87,9 @@ def test_a_cheap_query_from_another_client_is_answered_while_one_client_runs_all
 ):
     allowed = max(4, query_workers)  # queries a client may have running or waiting
     with _server(config, where, query_workers, web_workers, query_timeout=20.0) as (url, port):
-        assert client_at(LIGHT).get(f"{url}/sparql", params={"query": CHEAP}).status_code == 200
+        # The heavy client warms up alone, so it is the only active client and may hold all its
+        # share: every worker but one.
+        assert client_at(HEAVY).get(f"{url}/sparql", params={"query": CHEAP}).status_code == 200
         heavy = [_send_from(HEAVY, port, ENDLESS) for _ in range(allowed)]
         try:
             time.sleep(1.5)  # all of them started or queued
@@ -280,39 +282,58 @@ def test_in_process_the_pool_is_shared_by_the_apps_threads_only(config, built):
 
 
 def test_no_client_is_starved_in_a_short_soak_of_heavy_and_light_clients(config, built):
-    """Two heavy clients keep three queries each in flight, three light clients ask cheap ones in
-    turn; between them the heavy clients can hold every worker, so a light query waits at most
-    for the next worker freed, which goes to it, never to a heavy client's waiting query."""
-    seconds, timeout = 10.0, 2.0
+    """Two heavy clients keep three slow queries each in flight (a SERVICE call answered after
+    5 s: worker time without CPU, so the machine's load does not decide the outcome); once they
+    have used some query time, three light clients ask cheap ones in turn. Five active clients
+    share three workers: each holds at most one, and a freed worker goes to the client that used
+    the least, so every light query is answered quickly, and each heavy client is served too."""
+    seconds, head_start = 10.0, 6.0
     heavy_clients = ["127.0.0.2", "127.0.0.3"]
     light_clients = ["127.0.0.4", "127.0.0.5", "127.0.0.6"]
-    with _server(config, "serve", 3, 2, query_timeout=timeout) as (url, _):
-        stop = time.monotonic() + seconds
-        answers: dict[str, list[tuple[int, float]]] = {c: [] for c in heavy_clients + light_clients}
-        lock = threading.Lock()
+    slow = SlowSparqlEndpoint(delay=5.0)
+    try:
+        with serving(
+            config,
+            TREATYGRAPH_QUERY_WORKERS="3",
+            TREATYGRAPH_SERVICE_MIRRORS=slow.mirrors,
+        ) as server:
+            url = server.url
+            _warm(url)
+            stop = time.monotonic() + head_start + seconds
+            answers: dict[str, list[tuple[int, float]]] = {
+                c: [] for c in heavy_clients + light_clients
+            }
+            lock = threading.Lock()
 
-        def ask(address: str, query: str) -> None:
-            session = client_at(address)
-            while time.monotonic() < stop:
-                started = time.monotonic()
-                status = session.get(f"{url}/sparql", params={"query": query}, timeout=30)
-                with lock:
-                    answers[address].append((status.status_code, time.monotonic() - started))
+            def ask(address: str, query: str) -> None:
+                session = client_at(address)
+                while time.monotonic() < stop:
+                    started = time.monotonic()
+                    status = session.get(f"{url}/sparql", params={"query": query}, timeout=30)
+                    with lock:
+                        answers[address].append((status.status_code, time.monotonic() - started))
 
-        threads = [
-            threading.Thread(target=ask, args=(address, ENDLESS))
-            for address in heavy_clients
-            for _ in range(3)
-        ] + [threading.Thread(target=ask, args=(address, CHEAP)) for address in light_clients]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
+            threads = [
+                threading.Thread(target=ask, args=(address, SLOW_QUERY))
+                for address in heavy_clients
+                for _ in range(3)
+            ]
+            light = [threading.Thread(target=ask, args=(a, CHEAP)) for a in light_clients]
+            for thread in threads:
+                thread.start()
+            time.sleep(head_start)
+            for thread in light:
+                thread.start()
+            for thread in threads + light:
+                thread.join(60)
+    finally:
+        slow.close()
     for address in light_clients:
         statuses = {status for status, _ in answers[address]}
         slowest = max(seconds for _, seconds in answers[address])
         assert statuses == {200}, f"{address}: {statuses}"
-        assert len(answers[address]) >= 5, f"{address} starved: {answers[address]}"
-        assert slowest < timeout + 1.5, f"{address} waited {slowest:.2f} s"
+        assert len(answers[address]) >= 20, f"{address} starved: {answers[address]}"
+        assert slowest < 2.5, f"{address} waited {slowest:.2f} s: behind a heavy query"
     for address in heavy_clients:
-        assert any(status == 504 for status, _ in answers[address]), f"{address} never ran"
+        served = [status for status, _ in answers[address] if status == 200]
+        assert len(served) >= 2, f"{address} starved: {answers[address]}"

@@ -5,11 +5,14 @@ Who runs next is decided here, for one web process or (inside the broker) for al
 - a client may hold at most `per_client` workers at once, fewer than there are workers, so no
   client can take the whole pool; its further queries wait, up to `queued_per_client` in flight
   (running or waiting), past which it gets 429;
-- a freed worker goes to the waiting client holding the fewest workers, ties broken by who was
-  served longest ago: round robin between clients, not first come first served, so a new client's
-  cheap query starts ahead of a heavy client's third one;
-- the last free worker is kept for a client with nothing running, so even when several heavy
-  clients between them could hold every worker, a newcomer's query starts at once;
+- a freed worker goes to the waiting client holding the fewest workers, then to the one that used
+  the least query time in the window, then to the one served longest ago: round robin between
+  clients, not first come first served, so a new client's cheap query starts ahead of a heavy
+  client's third one;
+- a client holds at most its equal share of the workers (rounded down, at least one) among the
+  clients active now or in the last ACTIVE_SECONDS, so a client that asks now and then keeps a
+  worker for itself while heavy clients wait, and two heavy clients leave the third worker of
+  three free for a newcomer;
 - each client has a budget of worker time in a sliding window (`budget` seconds per `window`
   seconds, the time of its finished queries plus what its running ones have used so far); past it,
   429 with `Retry-After` computed from when its oldest charges leave the window.
@@ -27,6 +30,7 @@ from dataclasses import dataclass, field
 BUSY_RETRY_AFTER = 10  # seconds suggested to a client when every worker stayed busy
 WAIT_SLICE = 0.2  # seconds between checks that a waiting client is still there
 INTERNAL = "(internal)"  # our own queries (the service description's counts): never throttled
+ACTIVE_SECONDS = 10.0  # a client whose last query ended this recently still has its share
 
 
 class Refused(Exception):
@@ -157,6 +161,7 @@ class FairShare:
                         )
                     raise Cancelled()
                 self._changed.wait(min(remaining, WAIT_SLICE))
+                self._hand_out()  # shares widen as clients go quiet, without any other event
             if ticket.refusal is not None:
                 self._forget_if_idle(client)
                 raise ticket.refusal
@@ -220,21 +225,25 @@ class FairShare:
         return max(1, math.ceil(self.window))
 
     def _hand_out(self) -> None:
-        """Grant free workers to waiting clients, fewest running first, then longest unserved.
+        """Grant free workers to waiting clients: fewest running first, then least query time
+        used in the window, then served longest ago.
 
-        The last free worker goes only to a client with nothing running: however many heavy
-        clients there are, a newcomer's query starts at once.
+        Each client holds at most its equal share of the workers among the clients active now or
+        in the last ACTIVE_SECONDS (rounded down, at least one): a client that runs a query now
+        and then keeps its place while heavy clients wait for theirs.
         """
         while self._running < self.workers:
-            last = self.workers - self._running == 1
+            now = self.clock()
+            share = max(1, self.workers // self._active(now))
+            cap = min(self.per_client, share)
             eligible = [
-                (len(s.running), s.last_served, client)
-                for client, s in self._clients.items()
-                if s.waiting and len(s.running) < self.per_client and not (last and s.running)
+                (len(state.running), state.used(now, self.window), state.last_served, client)
+                for client, state in self._clients.items()
+                if state.waiting and len(state.running) < cap
             ]
             if not eligible:
                 return
-            _, _, client = min(eligible)
+            *_, client = min(eligible)
             state = self._clients[client]
             ticket = state.waiting.popleft()
             try:
@@ -249,6 +258,22 @@ class FairShare:
             self._served += 1
             self._running += 1
             self._changed.notify_all()
+
+    def _active(self, now: float) -> int:
+        """Clients running or waiting now, or whose last query ended in the last ACTIVE_SECONDS."""
+        return (
+            sum(
+                1
+                for client, state in self._clients.items()
+                if client != INTERNAL
+                and (
+                    state.running
+                    or state.waiting
+                    or (state.charges and now - (state.charges[-1][0] + 1) < ACTIVE_SECONDS)
+                )
+            )
+            or 1
+        )
 
     def _sweep(self) -> None:
         """Forget clients whose charges have all left the window (once a window)."""
