@@ -31,7 +31,7 @@ from ..strict_text import (
     parse_urlencoded,
     raw_query_string,
 )
-from . import formats
+from . import answers, formats
 from .description import RDFLIB_FORMATS, graph_sizes, read_examples, service_description
 from .pool import ClientGone, MemoryExceeded, WorkerDied
 from .queries import Lease, LocalQueries
@@ -225,6 +225,12 @@ def _run(protocol: ProtocolRequest) -> Response:
         raise SparqlError(400, str(err)) from None
     except formats.NotAcceptable as err:
         raise SparqlError(406, str(err)) from None
+    tag = answers.answer_tag(
+        build, query, protocol.query, protocol.default_graphs, protocol.named_graphs, fmt
+    )
+    kept = answers.served(build, tag)
+    if kept is not None:
+        return kept  # no worker, so not counted against the client's limit
     job = Job(
         release=str(build.release),
         query=query,
@@ -237,7 +243,8 @@ def _run(protocol: ProtocolRequest) -> Response:
         federation_timeout=config.federation_timeout,
         budget=config.query_timeout,
     )
-    return _dispatch(job, fmt, config.query_timeout)
+    response = _dispatch(job, fmt, config.query_timeout)
+    return answers.keep(build, tag, response, cut=CUT_HEADER in response.headers)
 
 
 def _dispatch(job: Job, fmt: formats.Format, timeout: float, client: str | None = None) -> Response:
@@ -463,6 +470,7 @@ def cors(response: Response) -> Response:
 def _text(status: int, message: str, headers: dict | None = None) -> Response:
     response = Response(message.rstrip() + "\n", status=status, headers=headers or {})
     response.content_type = "text/plain; charset=utf-8"
+    response.cache_control.no_store = True
     return response
 
 
