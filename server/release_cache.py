@@ -87,12 +87,13 @@ def page_cache(config: Config) -> ReleaseCache:
 def rendered(key: Hashable, render: Callable[[], str | bytes]) -> bytes:
     """The body of a page or document of the current release, rendered on its first request.
 
-    `key` names it within the release (path and format); the application root is added, since
-    `url_for` writes it into pages.
+    `key` names it within the release (path and format). The public root the request came
+    through (scheme, host, mount path) is added: pages may write it (`url_for`, the home page's
+    line on how IRIs map to this server).
     """
     build = current_build()
     cache: ReleaseCache = current_app.extensions[PAGES]
-    full_key = (request.script_root, key)
+    full_key = (request.url_root, key)
     body = cache.get(build, full_key)
     if body is None:
         made = render()

@@ -24,6 +24,7 @@ from treatygraph.namespaces import ProjectNamespaces
 from treatygraph.sparql_text import QueryRefused, QueryTextError, read_query
 
 from ..builds import NoBuild, current_build
+from ..release_cache import rendered
 from ..strict_text import (
     UnreadableRequest,
     decode_utf8,
@@ -395,8 +396,12 @@ def _landing() -> Response:
         fmt = next(f for f in graph_formats if f.media_type == best)
     build = current_build()
     endpoint_iri = url_for("sparql.endpoint", _external=True)
-    description = service_description(endpoint_iri, _sizes(build))
-    body = description.serialize(format=RDFLIB_FORMATS[fmt.key], encoding="utf-8")
+    body = rendered(
+        ("service description", fmt.key),
+        lambda: service_description(endpoint_iri, _sizes(build)).serialize(
+            format=RDFLIB_FORMATS[fmt.key], encoding="utf-8"
+        ),
+    )
     return Response(body, content_type=fmt.content_type)
 
 
