@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
 from typing import Any
 
 from flask import current_app, request
@@ -41,6 +41,11 @@ class ReleaseCache:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def __iter__(self) -> Iterator[Hashable]:
+        """The keys kept, least recently used first (as they were when asked)."""
+        with self._lock:
+            return iter(list(self._entries))
 
     def follow(self, release: object) -> None:
         """Forget everything: `release` is served from now on."""

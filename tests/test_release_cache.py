@@ -38,6 +38,7 @@ def test_bounded_in_bytes_least_recently_used_first_out():
     assert cache.get(A, "a") == "a"  # now b is the least recently used
     assert cache.put(A, "d", "d", entry)
     assert [cache.get(A, key) for key in "abcd"] == ["a", None, "c", "d"]
+    assert list(cache) == ["a", "c", "d"], "least recently used first"
     assert cache.size <= cache.max_bytes
     assert not cache.put(A, "big", "big", entry + 1), "larger than one entry may be"
     assert cache.get(A, "big") is None

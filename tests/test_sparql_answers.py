@@ -16,6 +16,7 @@ from sparql_support import ARMENIA, CSTO, WIKIDATA, endpoint_server
 from server.sparql import QUERIES, shutdown
 from server.sparql.answers import ANSWERS
 from treatygraph.build import _swap_current, current_release
+from treatygraph.sparql_text import read_query
 
 LABELS = f"SELECT ?label WHERE {{ <{CSTO}> rdfs:label ?label }}"
 CONSTRUCT_CSTO = f"CONSTRUCT {{ <{CSTO}> ?p ?o }} WHERE {{ <{CSTO}> ?p ?o }}"
@@ -37,8 +38,9 @@ def fresh(config, built):
         yield live
 
 
-def answers(server):
-    return server.app.extensions[ANSWERS]
+def answers(server) -> list[str]:
+    """The tags of the answers the server keeps (readings of queries left out)."""
+    return [key for key in server.app.extensions[ANSWERS] if isinstance(key, str)]
 
 
 def _labels(response) -> set[str]:
@@ -204,6 +206,23 @@ def test_errors_are_never_kept(fresh):
             response = requests.get(url, params={"query": query}, timeout=10)
             assert response.status_code == status
             _never_kept(fresh, response)
+
+
+def test_a_query_is_read_once_per_release_and_a_refused_one_each_time(fresh, monkeypatch):
+    import server.sparql as endpoint
+
+    texts = []
+
+    def counted(text, *args, **kwargs):
+        texts.append(text)
+        return read_query(text, *args, **kwargs)
+
+    monkeypatch.setattr(endpoint, "read_query", counted)
+    url = f"{fresh.url}/sparql"
+    for query, status in ((LABELS, 200), ("DROP ALL", 403), (f"{LABELS} #", 200)):
+        for _ in range(3):
+            assert requests.get(url, params={"query": query}, timeout=10).status_code == status
+    assert texts == [LABELS, *["DROP ALL"] * 3, f"{LABELS} #"]
 
 
 def test_federated_answers_are_never_kept(config, built, wikidata_mirror):

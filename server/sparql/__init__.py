@@ -214,7 +214,11 @@ def _run(protocol: ProtocolRequest) -> Response:
     build = current_build()
     prefixes = build.ns.prefixes()
     try:
-        query = read_query(protocol.query, prefixes, allowlist=config.service_allowlist)
+        query = answers.read(
+            build,
+            protocol.query,
+            lambda: read_query(protocol.query, prefixes, allowlist=config.service_allowlist),
+        )
     except QueryRefused as err:
         raise SparqlError(403, str(err)) from None
     except QueryTextError as err:
