@@ -11,7 +11,7 @@ import pytest
 import rdflib
 import requests
 from rdflib.query import Result
-from sparql_support import ARMENIA, CSTO, WIKIDATA, endpoint_server
+from sparql_support import ARMENIA, CSTO, WIKIDATA, client_at, endpoint_server
 
 from server.sparql import QUERIES, shutdown
 from server.sparql.answers import ANSWERS
@@ -262,14 +262,17 @@ def test_a_kept_answer_does_not_count_against_the_client_limit(config, built):
         config, query_timeout=3.0, query_workers=2, max_concurrent_queries_per_client=1
     ) as server:
         url = f"{server.url}/sparql"
-        assert requests.get(url, params={"query": LABELS}, timeout=10).status_code == 200
+        first = client_at("127.0.0.2").get(url, params={"query": LABELS}, timeout=10)
+        assert first.status_code == 200 and first.headers["RateLimit"]
         running = threading.Thread(
             target=lambda: requests.get(url, params={"query": RUNAWAY}, timeout=30)
         )
         running.start()
         try:
             time.sleep(0.5)
-            assert requests.get(url, params={"query": LABELS}, timeout=10).status_code == 200
+            kept = requests.get(url, params={"query": LABELS}, timeout=10)
+            assert kept.status_code == 200 and kept.content == first.content
+            assert "RateLimit" not in kept.headers, "no worker time used, and not the first's"
             assert requests.get(url, params={"query": COUNT}, timeout=10).status_code == 429
         finally:
             running.join(30)
