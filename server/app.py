@@ -9,6 +9,8 @@ from treatygraph.remote_store import RemoteStoreError
 
 from .builds import BuildHandle, NoBuild
 from .catalog import Catalogs
+from .release_cache import PAGES, page_cache
+from .sparql.answers import ANSWERS, answer_cache
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -25,7 +27,11 @@ def create_app(config: Config | None = None) -> Flask:
         # come from the proxies' headers; without trusted proxies the headers are ignored.
         hops = config.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
-    app.extensions["treatygraph.builds"] = BuildHandle(config)
+    builds = BuildHandle(config)
+    app.extensions["treatygraph.builds"] = builds
+    for name, make in ((PAGES, page_cache), (ANSWERS, answer_cache)):
+        cache = app.extensions[name] = make(config)
+        builds.on_change(cache.follow)
     app.extensions["treatygraph.catalogs"] = Catalogs()
 
     from . import base_path, dumps, health, linkeddata, pages, sparql

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pyoxigraph as ox
 from treatygraph.build import DUMPS_DIR, BuildInfo, current_release
 from treatygraph.config import Config
 from treatygraph.namespaces import ProjectNamespaces
-from treatygraph.stores import open_store
+from treatygraph.stores import INFO_FILE, open_store
 
 
 class NoBuild(Exception):
@@ -34,35 +35,56 @@ class OpenBuild:
 
 
 class BuildHandle:
-    """Hands out the current build, reopening the store when `current` points somewhere new."""
+    """Hands out the current build, reopening the store when `current` points somewhere new.
+
+    Each request reads the `current` link (one system call) and compares its text with the last
+    one read; only a new text is resolved and, if it names another release, opened. A release is
+    never changed in place, so the same link text means the same build.
+    """
 
     def __init__(self, config: Config):
         self.config = config
+        self._link = str(config.current_build)
         self._lock = threading.Lock()
         self._open: OpenBuild | None = None
+        self._open_link: str | None = None  # the text of the link `_open` was found through
+        self._listeners: list[Callable[[OpenBuild], None]] = []
 
-    def _target(self) -> Path | None:
+    def on_change(self, listener: Callable[[OpenBuild], None]) -> None:
+        """Call `listener` with each newly opened build, before any request is given it."""
+        self._listeners.append(listener)
+
+    def _read_link(self) -> str | None:
         try:
-            return (self.config.build_dir / os.readlink(self.config.current_build)).resolve()
-        except OSError:
+            return os.readlink(self._link)
+        except OSError:  # no link yet, or `current` is a folder: resolved the long way
             return None
 
+    def _release(self, link: str | None) -> Path | None:
+        if link is None:
+            return current_release(self.config)
+        target = (self.config.build_dir / link).resolve()
+        return target if (target / INFO_FILE).is_file() else None
+
     def get(self) -> OpenBuild:
-        target = self._target()
+        link = self._read_link()
         current = self._open
-        if current is not None and current.release == target:
+        if current is not None and link is not None and link == self._open_link:
             return current
         with self._lock:
-            if self._open is not None and self._open.release == target:
-                return self._open
-            release = current_release(self.config)
+            release = self._release(link)
             if release is None:
                 if self._open is not None:
                     return self._open
                 raise NoBuild(f"no build in {self.config.build_dir}; run `treatygraph build`")
-            info = BuildInfo.read(release)
-            store = open_store(release, timeout=self.config.query_timeout)
-            self._open = OpenBuild(release, store, info, ProjectNamespaces(info.base_iri))
+            if self._open is None or self._open.release != release:
+                info = BuildInfo.read(release)
+                store = open_store(release, timeout=self.config.query_timeout)
+                opened = OpenBuild(release, store, info, ProjectNamespaces(info.base_iri))
+                for listener in self._listeners:
+                    listener(opened)
+                self._open = opened
+            self._open_link = link
             return self._open
 
 

@@ -13,6 +13,7 @@ from treatygraph.dumps import DISTRIBUTIONS
 
 from .builds import current_build
 from .formats import DOCUMENT_FORMATS, UnknownFormat, negotiate
+from .release_cache import rendered
 
 blueprint = Blueprint("dumps", __name__)
 SERVED = {d.file: d.media_type for d in DISTRIBUTIONS} | {
@@ -39,15 +40,16 @@ def _description() -> Response:
     headers = {"Vary": "Accept", "Link": links}
     if not_modified(etag, modified):
         return cached(Response(status=304, headers=headers), etag, modified)
-    void_ttl = (build.dumps_dir / "void.ttl").read_bytes()
-    triples = list(ox.parse(void_ttl, format=ox.RdfFormat.TURTLE))
-    if fmt.is_html:
-        body = render_template("dumps.html", rows=_rows(build, triples), info=build.info)
-        response = Response(body, mimetype="text/html", headers=headers)
-    else:
-        body = ox.serialize(triples, format=fmt.oxigraph, prefixes=used_prefixes(triples))
-        response = Response(body, mimetype=fmt.media_type, headers=headers)
-    return cached(response, etag, modified)
+
+    def render() -> str | bytes:
+        void_ttl = (build.dumps_dir / "void.ttl").read_bytes()
+        triples = list(ox.parse(void_ttl, format=ox.RdfFormat.TURTLE))
+        if fmt.is_html:
+            return render_template("dumps.html", rows=_rows(build, triples), info=build.info)
+        return ox.serialize(triples, format=fmt.oxigraph, prefixes=used_prefixes(triples))
+
+    body = rendered(("dataset description", fmt.key), render)
+    return cached(Response(body, mimetype=fmt.media_type, headers=headers), etag, modified)
 
 
 def _rows(build, triples: list[ox.Triple]) -> list[dict]:

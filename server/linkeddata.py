@@ -19,6 +19,7 @@ from .builds import NoBuild, current_build
 from .catalog import Catalog, catalog
 from .describe import Describer, entity_triples, term_triples
 from .formats import DOCUMENT_FORMATS, HTML, Format, UnknownFormat, negotiate, split_suffix
+from .release_cache import rendered
 from .strict_text import UnreadableRequest, parse_urlencoded, raw_query_string
 from .timeline import membership_timelines
 
@@ -116,11 +117,8 @@ def document_response(
         headers["Content-Location"] = f"{stem}.{fmt.key}"
     if not_modified(etag, modified):
         return cached(Response(status=304, headers=headers), etag, modified)
-    if fmt.is_html:
-        response = Response(page(), mimetype="text/html", headers=headers)
-    else:
-        response = Response(rdf_body(triples(), fmt), mimetype=fmt.media_type, headers=headers)
-    return cached(response, etag, modified)
+    body = rendered((stem, fmt.key), lambda: page() if fmt.is_html else rdf_body(triples(), fmt))
+    return cached(Response(body, mimetype=fmt.media_type, headers=headers), etag, modified)
 
 
 def see_other(stem: str, fmt: Format | None = None) -> Response:

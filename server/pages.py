@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request
 
 from .base_path import base_path
 from .builds import current_build
 from .catalog import catalog
+from .release_cache import rendered
 from .sparql.description import read_examples
 
 blueprint = Blueprint("pages", __name__)
@@ -33,6 +34,10 @@ def plural(noun: str, count: int) -> str:
 
 @blueprint.get("/")
 def home():
+    return Response(rendered("/", _home), mimetype="text/html")
+
+
+def _home() -> str:
     build = current_build()
     cat = catalog()
     counts = [(cls, n) for cls, n in cat.class_counts if not cls.startswith(TIME)]

@@ -53,6 +53,9 @@ def _warm(url: str) -> None:
 @contextlib.contextmanager
 def _server(config, where: str, query_workers: int, web_workers: int = 1, **settings):
     """The endpoint in this process, or `treatygraph serve`; yields (base URL, port)."""
+    # The same cheap query probes the limits again and again: a kept answer would come without a
+    # worker, whatever the limits.
+    settings = {"answer_cache_mb": 0, **settings}
     if where == "in-process":
         overrides = {
             "query_workers": query_workers,

@@ -419,9 +419,10 @@ def test_invalid_utf8_body(url):
 
 def test_a_query_whose_client_went_away_is_stopped_and_frees_its_worker(config, built):
     endless = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"  # flat memory
-    # One worker per client: the same client's next query waits for the runaway's worker.
+    # One worker per client: the same client's next query waits for the runaway's worker (the
+    # same query as before, so no answer may be kept).
     with endpoint_server(
-        config, query_timeout=30.0, query_workers=2, client_query_workers=1
+        config, query_timeout=30.0, query_workers=2, client_query_workers=1, answer_cache_mb=0
     ) as server:
         url = f"{server.url}/sparql"
         assert requests.get(url, params={"query": COUNT}, timeout=10).status_code == 200

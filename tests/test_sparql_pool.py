@@ -44,7 +44,8 @@ def _alive(pid: int) -> bool:
 
 def test_a_worn_out_worker_serves_until_its_replacement_is_ready(config, built, monkeypatch):
     monkeypatch.setattr(pool_module, "JOBS_PER_WORKER", 2)
-    with endpoint_server(config, query_workers=2) as server:
+    # No answer kept: the same query asked again must go to a worker.
+    with endpoint_server(config, query_workers=2, answer_cache_mb=0) as server:
         url = f"{server.url}/sparql"
         assert requests.get(url, params={"query": "ASK {}"}, timeout=30).status_code == 200
         workers = server.app.extensions[QUERY_SERVICE].pool

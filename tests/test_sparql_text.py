@@ -142,6 +142,22 @@ def test_keywords_in_strings_and_comments_are_not_keywords():
     assert query.services == [] and query.form == "SELECT"
 
 
+@pytest.mark.parametrize(
+    ("text", "volatile"),
+    [
+        ("SELECT (NOW() AS ?t) WHERE {}", True),
+        ("SELECT ?s WHERE { ?s ?p ?o } ORDER BY rand() LIMIT 3", True),
+        ("SELECT (UUID() AS ?u) (STRUUID() AS ?v) WHERE {}", True),
+        ("SELECT (\\u004EOW() AS ?t) WHERE {}", True),
+        ("SELECT ?now ?rand WHERE { ?now ex:uuid ?rand }", False),
+        ('SELECT * WHERE { ?s ?p "NOW() RAND()" } # UUID()', False),
+        ("SELECT (BNODE() AS ?b) WHERE {}", False),
+    ],
+)
+def test_functions_whose_value_changes_between_runs_are_noticed(text, volatile):
+    assert read_query(text, {"ex": "http://example.org/"}).volatile is volatile
+
+
 def test_nesting_limit():
     read_query("ASK " + "{" * 200 + "}" * 200)
     with pytest.raises(QueryTextError, match="levels deep"):

@@ -36,6 +36,14 @@ def _env_int(name: str, default: int) -> int:
         raise ValueError(f"environment variable {name}={value!r} is not a whole number") from None
 
 
+def _env_size(name: str, default: int) -> int:
+    """A size (0 or more) from the environment."""
+    size = _env_int(name, default)
+    if size < 0:
+        raise ValueError(f"environment variable {name}={size} must be 0 or more")
+    return size
+
+
 def _env_mapping(name: str, value: str) -> dict[str, str]:
     """`key=value` pairs separated by whitespace, e.g. `SERVICE IRI=mirror URL`."""
     pairs = {}
@@ -94,6 +102,9 @@ class Config:
     query_broker: str | None = None  # the broker's socket, when several web processes share it
     proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-* headers are trusted
     query_memory_mb: int = 2048
+    answer_cache_mb: int = 64  # SPARQL answers of the current release kept in memory; 0: none
+    answer_cache_entry_kb: int = 256  # a larger answer is not kept (it may still be revalidated)
+    page_cache_mb: int = 256  # pages and RDF documents of the current release; 0: none
     wikidata_endpoint: str = WIKIDATA_SPARQL
     build_pause: tuple[str, float] | None = None  # fault injection: (step, seconds); see README
     extra: dict = field(default_factory=dict)
@@ -134,6 +145,13 @@ class Config:
         values["query_broker"] = os.environ.get("TREATYGRAPH_QUERY_BROKER") or None
         values["proxy_hops"] = _env_int("TREATYGRAPH_PROXY_HOPS", default.proxy_hops)
         values["query_memory_mb"] = _env_int("TREATYGRAPH_QUERY_MEMORY_MB", default.query_memory_mb)
+        values["answer_cache_mb"] = _env_size(
+            "TREATYGRAPH_ANSWER_CACHE_MB", default.answer_cache_mb
+        )
+        values["answer_cache_entry_kb"] = _env_size(
+            "TREATYGRAPH_ANSWER_CACHE_ENTRY_KB", default.answer_cache_entry_kb
+        )
+        values["page_cache_mb"] = _env_size("TREATYGRAPH_PAGE_CACHE_MB", default.page_cache_mb)
         values["build_pause"] = _env_pause("TREATYGRAPH_BUILD_PAUSE")
         mirrors = os.environ.get("TREATYGRAPH_SERVICE_MIRRORS")
         if mirrors:

@@ -26,6 +26,9 @@ UPDATE_VERBS = (
     "WITH",
 )
 
+# Functions whose value changes from one run of the same query to the next.
+VOLATILE_FUNCTIONS = frozenset(("NOW", "RAND", "UUID", "STRUUID"))
+
 # Deeper nesting than this overflows the parser's stack (in the worker; it is refused before).
 MAX_NESTING = 300
 MAX_SERVICES = 8  # each one is a call to a remote endpoint
@@ -111,6 +114,8 @@ class QueryText:
     # besides them (so its solutions bound what SERVICE answers can join), and its variables.
     local_pattern: str | None = None
     local_variables: frozenset[str] = frozenset()
+    # It calls NOW(), RAND(), UUID() or STRUUID(): its answer is not the same from run to run.
+    volatile: bool = False
 
     @property
     def prologue(self) -> str:
@@ -174,6 +179,7 @@ def read_query(
         services=services,
         local_pattern=local_pattern,
         local_variables=local_variables,
+        volatile=any(t.keyword in VOLATILE_FUNCTIONS for t in tokens),
     )
 
 

@@ -24,6 +24,7 @@ from treatygraph.namespaces import ProjectNamespaces
 from treatygraph.sparql_text import QueryRefused, QueryTextError, read_query
 
 from ..builds import NoBuild, current_build
+from ..release_cache import rendered
 from ..strict_text import (
     UnreadableRequest,
     decode_utf8,
@@ -31,7 +32,7 @@ from ..strict_text import (
     parse_urlencoded,
     raw_query_string,
 )
-from . import formats
+from . import answers, formats
 from .description import RDFLIB_FORMATS, graph_sizes, read_examples, service_description
 from .pool import ClientGone, MemoryExceeded, WorkerDied
 from .queries import Lease, LocalQueries
@@ -213,7 +214,11 @@ def _run(protocol: ProtocolRequest) -> Response:
     build = current_build()
     prefixes = build.ns.prefixes()
     try:
-        query = read_query(protocol.query, prefixes, allowlist=config.service_allowlist)
+        query = answers.read(
+            build,
+            protocol.query,
+            lambda: read_query(protocol.query, prefixes, allowlist=config.service_allowlist),
+        )
     except QueryRefused as err:
         raise SparqlError(403, str(err)) from None
     except QueryTextError as err:
@@ -225,6 +230,12 @@ def _run(protocol: ProtocolRequest) -> Response:
         raise SparqlError(400, str(err)) from None
     except formats.NotAcceptable as err:
         raise SparqlError(406, str(err)) from None
+    tag = answers.answer_tag(
+        build, query, protocol.query, protocol.default_graphs, protocol.named_graphs, fmt
+    )
+    kept = answers.served(build, tag)
+    if kept is not None:
+        return kept  # no worker, so not counted against the client's limit
     job = Job(
         release=str(build.release),
         query=query,
@@ -237,7 +248,8 @@ def _run(protocol: ProtocolRequest) -> Response:
         federation_timeout=config.federation_timeout,
         budget=config.query_timeout,
     )
-    return _dispatch(job, fmt, config.query_timeout)
+    response = _dispatch(job, fmt, config.query_timeout)
+    return answers.keep(build, tag, response, cut=CUT_HEADER in response.headers)
 
 
 def _dispatch(job: Job, fmt: formats.Format, timeout: float, client: str | None = None) -> Response:
@@ -388,8 +400,12 @@ def _landing() -> Response:
         fmt = next(f for f in graph_formats if f.media_type == best)
     build = current_build()
     endpoint_iri = url_for("sparql.endpoint", _external=True)
-    description = service_description(endpoint_iri, _sizes(build))
-    body = description.serialize(format=RDFLIB_FORMATS[fmt.key], encoding="utf-8")
+    body = rendered(
+        ("service description", fmt.key),
+        lambda: service_description(endpoint_iri, _sizes(build)).serialize(
+            format=RDFLIB_FORMATS[fmt.key], encoding="utf-8"
+        ),
+    )
     return Response(body, content_type=fmt.content_type)
 
 
@@ -463,6 +479,7 @@ def cors(response: Response) -> Response:
 def _text(status: int, message: str, headers: dict | None = None) -> Response:
     response = Response(message.rstrip() + "\n", status=status, headers=headers or {})
     response.content_type = "text/plain; charset=utf-8"
+    response.cache_control.no_store = True
     return response
 
 
