@@ -55,7 +55,7 @@ def remote_release(embedded_build: Path, remote_build: Path, endpoints: StoreEnd
     target = remote_build / "releases" / "remote"
     target.mkdir(parents=True)
     info = json.loads((release / INFO_FILE).read_text())
-    info["store"] = upload_graphs(store, graphs, endpoints, target / "upload", "bench")
+    info["store"] = upload_graphs(store, graphs, [endpoints], None, target / "upload", "bench")
     (target / INFO_FILE).write_text(json.dumps(info, indent=2))
     (target / "dumps").symlink_to(release / "dumps")
     (remote_build / "current").symlink_to(target.relative_to(remote_build))
