@@ -42,7 +42,7 @@ EMPTY_GRAPH = "urn:treatygraph:no-graph"
 STAGING_PREFIX = "urn:treatygraph:staging:"
 CACHED_SUBJECTS = 5_000  # subjects whose quads a RemoteStore keeps (least recently used go)
 SUBJECT_QUADS = 500  # a subject with more is not kept whole; each pattern is asked instead
-FIRST_QUADS = 100  # a wider pattern's first answer; the rest is asked only if it is read
+FIRST_QUADS = 100  # a whole graph's first quads; the rest is asked only if it is read
 # Where the query and update services sit beside the Graph Store Protocol service, by store.
 SIBLING_SERVICES = {
     "store": ("query", "update"),  # Oxigraph
@@ -272,8 +272,10 @@ class RemoteStore:
         if isinstance(graph_name, ox.DefaultGraph):
             return iter(())  # every triple of a build is in a named graph
         known = self._about(subject) if isinstance(subject, ox.NamedNode) else None
-        if known is None:
+        if known is None and subject is predicate is object_ is None:
             return self._match_lazily(subject, predicate, object_, graph_name)
+        if known is None:
+            return iter(self._match(subject, predicate, object_, graph_name))
         return iter(
             [
                 quad
@@ -299,9 +301,9 @@ class RemoteStore:
         return known
 
     def _match_lazily(self, subject, predicate, object_, graph_name) -> Iterator[ox.Quad]:
-        """A pattern's quads, the first FIRST_QUADS asked for alone: a caller that wants one
-        (does the graph exist?) does not fetch a whole graph, which at a million triples passes
-        what a store answers at once."""
+        """A whole graph's quads, the first FIRST_QUADS asked for alone: a caller that wants
+        one (does the graph exist?) does not fetch a graph of a million triples, more than a
+        store answers at once."""
         first = self._match(subject, predicate, object_, graph_name, limit=FIRST_QUADS)
         yield from first
         if len(first) < FIRST_QUADS:
