@@ -66,8 +66,9 @@ def remote_release(
 ) -> dict:
     """A release in remote_build whose graphs went to the remote store as `build --store`
     sends them (dumps shared with the embedded build), made current; its build.json store
-    entry, with the triples and the seconds the upload took. `swap_graphs` loads each of the
-    first two graphs under the other's name: a release that differs from the one before."""
+    entry, with its folder (`release`), its triples and the seconds the upload took.
+    `swap_graphs` loads each of the first two graphs under the other's name: a release that
+    differs from the one before."""
     release = (embedded_build / "current").resolve()
     store = ox.Store.read_only(str(release / STORE_DIR))
     graphs = sorted(g.value for g in store.named_graphs())
@@ -87,7 +88,7 @@ def remote_release(
     (target / "dumps").symlink_to(release / "dumps")
     (remote_build / "current.new").symlink_to(target.relative_to(remote_build))
     (remote_build / "current.new").replace(current)
-    return {**info["store"], "triples": info["triples"], "seconds": seconds}
+    return {**info["store"], "release": target, "triples": info["triples"], "seconds": seconds}
 
 
 def _swapped(store: ox.Store, pair: list[str], location: Path) -> ox.Store:
