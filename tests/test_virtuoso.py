@@ -20,6 +20,7 @@ import pyoxigraph as ox
 import pytest
 import requests
 from click.testing import CliRunner
+from conftest import VIRTUOSO_MISSING
 from rdflib.compare import isomorphic
 from reliability_support import cli_env
 from sparql_support import WIKIDATA, endpoint_server
@@ -27,7 +28,7 @@ from test_competency import EXPECTED, _answer
 from test_remote_store import CSTO_DOC, OTHER_GRAPH, QUERIES, _bindings, _graph
 
 from bench.remote_store import remote_release
-from bench.virtuoso import PrivateVirtuoso
+from bench.virtuoso import PrivateVirtuoso, installed
 from treatygraph.build import INFO_FILE, STORE_DIR, current_release
 from treatygraph.cli import main
 from treatygraph.config import PROJECT_ROOT
@@ -43,7 +44,7 @@ from treatygraph.remote_store import (
 from treatygraph.store_dialects import DIALECTS
 from treatygraph.stores import open_store
 
-pytestmark = pytest.mark.virtuoso
+pytestmark = [pytest.mark.virtuoso, pytest.mark.skipif(not installed(), reason=VIRTUOSO_MISSING)]
 
 COMPETENCY = sorted((PROJECT_ROOT / "queries").glob("[0-9][0-9]-*.rq"))
 XSD = "http://www.w3.org/2001/XMLSchema#"
