@@ -11,6 +11,7 @@ import pytest
 
 from treatygraph.sparql_shapes import (
     bound_expressions,
+    distinct_select,
     exists_clauses,
     filter_constraints,
     transitive_path_statements,
@@ -95,6 +96,31 @@ def test_filters_exists_and_typed_literals():
 def test_transitive_path_statements(where, statements):
     text = f"SELECT * WHERE {{ {where} }}"
     assert [(s.rest, s.paths) for s in transitive_path_statements(text)] == statements
+
+
+@pytest.mark.parametrize(
+    "text,parts",
+    [
+        (
+            "SELECT DISTINCT ?a (STR(?b) AS ?c) FROM <g> WHERE { ?a ?p ?b } ORDER BY ?c LIMIT 2",
+            ("?a (STR(?b) AS ?c)", "FROM <g>", "WHERE { ?a ?p ?b }", " ORDER BY ?c LIMIT 2"),
+        ),
+        (
+            "SELECT DISTINCT ?a (COUNT(*) AS ?n) { ?a ?p ?b } GROUP BY ?a ORDER BY DESC(?n)",
+            ("?a (COUNT(*) AS ?n)", "", "{ ?a ?p ?b } GROUP BY ?a", " ORDER BY DESC(?n)"),
+        ),
+        ("SELECT DISTINCT ?a WHERE { ?a ?p ?b } ORDER BY ?b", None),  # orders by what it drops
+        ("SELECT ?a WHERE { ?a ?p ?b }", None),
+        ("SELECT DISTINCT ?a WHERE { ?a ?p ?b } VALUES ?a { <x> }", None),
+    ],
+)
+def test_distinct_select(text, parts):
+    found = distinct_select(text)
+    if parts is None:
+        assert found is None
+    else:
+        spans = (found.projection, found.dataset, found.where, found.modifiers)
+        assert tuple(text[a:b] for a, b in spans) == parts
 
 
 def test_one_prologue_base_first_and_the_querys_own_prefixes_win():

@@ -145,6 +145,60 @@ def _is_boolean(expression: list[Token]) -> bool:
 
 
 @dataclass(frozen=True)
+class DistinctSelect:
+    """A `SELECT DISTINCT` query cut at its joints (character spans of the text): the
+    projection, the dataset clauses, the WHERE group with its GROUP BY and HAVING, and the
+    ORDER BY, LIMIT and OFFSET after them."""
+
+    projection: tuple[int, int]
+    dataset: tuple[int, int]
+    where: tuple[int, int]
+    modifiers: tuple[int, int]
+
+
+def distinct_select(text: str) -> DistinctSelect | None:
+    """The query's parts if it is a `SELECT DISTINCT` whose ORDER BY uses only what it selects
+    (nothing else would be left to order by once the rest is a subquery), without trailing
+    VALUES; None otherwise."""
+    tokens = tokenize(text)
+    _, _, i = _prologue(tokens)
+    if i + 1 >= len(tokens) or tokens[i].keyword != "SELECT" or tokens[i + 1].keyword != "DISTINCT":
+        return None
+    first = i + 2
+    k = first
+    while k < len(tokens) and tokens[k].keyword not in ("FROM", "WHERE") and tokens[k].text != "{":
+        k += 1
+    projection = tokens[first:k]
+    dataset_start = k
+    while k < len(tokens) and tokens[k].keyword not in ("WHERE",) and tokens[k].text != "{":
+        k += 1
+    dataset_end = k
+    brace = k + (tokens[k].keyword == "WHERE")
+    if brace >= len(tokens) or tokens[brace].text != "{" or not projection:
+        return None
+    close = _matching_brace(tokens, brace)
+    m = close + 1
+    while m < len(tokens) and tokens[m].keyword not in ("ORDER", "LIMIT", "OFFSET", "VALUES"):
+        m += 1  # GROUP BY and HAVING stay with the WHERE group
+    later = tokens[m:]
+    if any(t.keyword == "VALUES" for t in later):
+        return None
+    selected = {t.text[1:] for t in projection if t.kind == "var"}
+    ordered = {t.text[1:] for t in later if t.kind == "var"}
+    if projection[0].text != "*" and not ordered <= selected:
+        return None
+    where_end = tokens[m - 1].end
+    return DistinctSelect(
+        (projection[0].start, projection[-1].end),
+        (tokens[dataset_start].start, tokens[dataset_start].start)
+        if dataset_start == dataset_end
+        else (tokens[dataset_start].start, tokens[dataset_end - 1].end),
+        (tokens[dataset_end].start, where_end),
+        (where_end, len(text)),
+    )
+
+
+@dataclass(frozen=True)
 class PathStatement:
     """A triple statement (`subject verb objects ; verb objects …`) using a transitive property
     path (`*` or `+`): its span, the statement without those verbs (empty if nothing is left),
