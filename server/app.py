@@ -50,7 +50,7 @@ def create_app(config: Config | None = None) -> Flask:
     @app.errorhandler(RemoteStoreError)
     def store_unreachable(err: RemoteStoreError):
         app.logger.error("%s", err)
-        return jsonify(error="the store is unreachable; try again later", detail=str(err)), 503
+        return jsonify(error="the store could not answer; try again later", detail=str(err)), 503
 
     @app.errorhandler(Exception)
     def unexpected(err: Exception):

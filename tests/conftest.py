@@ -146,3 +146,25 @@ def wikidata_mirror(tmp_path_factory):
     )
     yield server.query_url
     server.stop()
+
+
+VIRTUOSO_MISSING = (
+    "Virtuoso tests skipped: virtuoso-t is not installed and `make virtuoso` (run by "
+    "`make test`) could not install Debian's virtuoso-opensource-7-bin"
+)
+
+
+@pytest.fixture(scope="session")
+def virtuoso(tmp_path_factory):
+    """A private Virtuoso for the session (bench/virtuoso.py). Skipped, saying why, when
+    virtuoso-t is missing: `make test` installs it."""
+    from bench.virtuoso import PrivateVirtuoso, installed
+
+    if not installed():
+        pytest.skip(VIRTUOSO_MISSING)
+    server = PrivateVirtuoso(tmp_path_factory.mktemp("virtuoso")).start()
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()

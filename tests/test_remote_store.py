@@ -53,7 +53,7 @@ def oxigraph(tmp_path_factory):
 @pytest.fixture(scope="module")
 def remote_config(tmp_path_factory, config, oxigraph):
     remote = dataclasses.replace(config, build_dir=tmp_path_factory.mktemp("remote-build"))
-    build(remote, remote=oxigraph.endpoints)
+    build(remote, remote=[oxigraph.endpoints])
     return remote
 
 
@@ -197,7 +197,7 @@ def test_an_unreachable_store_is_a_clear_503_and_502(tmp_path_factory, config):
     down = dataclasses.replace(config, build_dir=tmp_path_factory.mktemp("down-build"))
     store = OxigraphServer(tmp_path_factory.mktemp("down-store"), writable=True)
     try:
-        build(down, remote=StoreEndpoints.from_urls(f"{store.url}/store"))
+        build(down, remote=[StoreEndpoints.from_urls(f"{store.url}/store")])
     finally:
         store.stop()
     with endpoint_server(down) as server:
@@ -259,11 +259,34 @@ def test_store_options_are_checked_before_anything_is_built(inputs_copy, args, m
     assert current_release(inputs_copy) is None
 
 
-def test_store_services_are_found_for_oxigraph_and_fuseki():
+def test_credentials_go_in_the_environment_never_in_a_url(inputs_copy):
+    env = cli_env(inputs_copy)
+    in_url = CliRunner().invoke(
+        main, ["build", "--store", "http://tg:s3cret@host/sparql-graph-crud-auth"], env=env
+    )
+    assert in_url.exit_code == 2
+    assert "TREATYGRAPH_STORE_USER" in in_url.output
+    assert "s3cret" not in in_url.output
+    half = CliRunner().invoke(
+        main,
+        ["build", "--store", "http://host/store"],
+        env={**env, "TREATYGRAPH_STORE_PASSWORD": "s3cret"},
+    )
+    assert half.exit_code == 2
+    assert "TREATYGRAPH_STORE_PASSWORD is set but TREATYGRAPH_STORE_USER is not" in half.output
+    assert current_release(inputs_copy) is None
+
+
+def test_store_services_are_found_for_oxigraph_fuseki_and_virtuoso():
     oxigraph = StoreEndpoints.from_urls("http://h:7878/store")
     assert (oxigraph.query, oxigraph.update) == ("http://h:7878/query", "http://h:7878/update")
     fuseki = StoreEndpoints.from_urls("http://h:3030/ds/data")
     assert (fuseki.query, fuseki.update) == ("http://h:3030/ds/query", "http://h:3030/ds/update")
+    virtuoso = StoreEndpoints.from_urls("http://h:8890/sparql-graph-crud-auth")
+    assert (virtuoso.query, virtuoso.update) == (
+        "http://h:8890/sparql",
+        "http://h:8890/sparql-auth",
+    )
     given = StoreEndpoints.from_urls("http://v/crud", "http://v/sparql", "http://v/sparql")
     assert (given.query, given.update) == ("http://v/sparql", "http://v/sparql")
 

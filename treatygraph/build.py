@@ -17,7 +17,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,22 +113,61 @@ def write_release_dumps(
     )
 
 
-def upload_graphs(store, graphs: list[str], endpoints, work_dir: Path, release: str) -> dict:
+def upload_graphs(
+    store,
+    graphs: list[str],
+    stores: Sequence,
+    serving: dict | None,
+    work_dir: Path,
+    release: str,
+    load_dir: Path | None = None,
+    progress: Callable[[str], None] = lambda step: None,
+) -> dict:
     """Replace our graphs in a remote store with this build's, all together or not at all; the
-    release's `store` entry in build.json, which `stores.open_store` reads."""
+    release's `store` entry in build.json, which `stores.open_store` reads.
+
+    `stores` holds one StoreEndpoints, or two loaded in turn (the one the current release,
+    whose store entry is `serving`, does not read). With `load_dir`, the graphs are written
+    there for the store's bulk loader to read instead of being sent over HTTP."""
     import pyoxigraph as ox
 
-    from .remote_store import StoreLoader
+    from .remote_store import StoreLoader, choose_store
 
-    work_dir.mkdir()
-    files = []
-    for number, graph in enumerate(graphs):
-        path = work_dir / f"{number}.nt"
-        store.dump(output=str(path), format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(graph))
-        files.append((graph, path))
-    StoreLoader(endpoints).replace_graphs(files, release)
-    shutil.rmtree(work_dir)
-    return {"query": endpoints.query, "graph_store": endpoints.graph_store, "graphs": graphs}
+    endpoints, in_use = choose_store(stores, serving)
+    loader = StoreLoader(endpoints)
+    how = "bulk loader" if load_dir else "Graph Store Protocol"
+    swap = "staging graphs, then one swap" if in_use else "no release reads it"
+    progress(f"Loading {len(graphs)} graphs into {endpoints.graph_store} ({how}; {swap})")
+    if in_use and loader.dialect.name == "virtuoso" and serving:
+        progress(
+            "Virtuoso shows a swap to readers as it commits, so they may see both releases "
+            "mixed for a moment; give a second --store for an atomic switch"
+        )
+    folder = load_dir / f"treatygraph-{release}" if load_dir else work_dir
+    folder.mkdir()
+    try:
+        files = []
+        for number, graph in enumerate(graphs):
+            path = folder / f"{number}.nt"
+            store.dump(
+                output=str(path), format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(graph)
+            )
+            files.append((graph, path))
+        loader.replace_graphs(files, release, in_use=in_use, bulk=load_dir is not None)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return {
+        "query": endpoints.query,
+        "graph_store": endpoints.graph_store,
+        "graphs": graphs,
+        "dialect": loader.dialect.name,
+    }
+
+
+def _serving_store(config: Config) -> dict | None:
+    """The remote store entry of the current release (None: none, or an embedded store)."""
+    release = current_release(config)
+    return BuildInfo.read(release).store if release is not None else None
 
 
 def _pause_at(config: Config, step: str) -> None:
@@ -196,13 +235,21 @@ def _prune(config: Config, keep: Path) -> None:
 
 
 def build(
-    config: Config, progress: Callable[[str], None] = lambda step: None, remote=None
+    config: Config,
+    progress: Callable[[str], None] = lambda step: None,
+    remote: Sequence = (),
+    load_dir: Path | None = None,
 ) -> BuildInfo:
     """Run the whole pipeline; the `current` build changes only if every step passed.
 
-    With `remote` (StoreEndpoints), the graphs go on to that store and the release keeps the
-    dumps and build.json only: the server reads the remote store.
+    With `remote` (one StoreEndpoints, or two used in turn), the graphs go on to a remote store
+    and the release keeps the dumps and build.json only: the server reads the remote store.
+    `load_dir` has them bulk-loaded from there (see `upload_graphs`).
     """
+    if remote:
+        from .remote_store import check_stores
+
+        check_stores(remote, bulk=load_dir is not None)  # before minutes of building
     with build_lock(config.build_dir):
         progress("Loading ontology, shapes, sources and curated facts")
         assembled = assemble(config)
@@ -228,12 +275,15 @@ def build(
             triples = write_release_dumps(store, staging, assembled, version, built_at)
             name = f"{built_at.replace(':', '')}-{digest[:12]}-{time.time_ns()}"
             remote_info = None
-            if remote is not None:
+            if remote:
                 graphs = [assembled.ns.graph(graph) for graph in assembled.graphs]
-                progress(f"Loading {len(graphs)} graphs into the remote store {remote.graph_store}")
-                remote_info = upload_graphs(store, graphs, remote, staging / "upload", name)
+                serving = _serving_store(config)
+                upload = staging / "upload"
+                remote_info = upload_graphs(
+                    store, graphs, remote, serving, upload, name, load_dir, progress
+                )
             del store
-            if remote is not None:
+            if remote:
                 shutil.rmtree(staging / STORE_DIR)
             info = BuildInfo(version, built_at, triples, digest, config.base_iri, remote_info)
             release = publish_release(config, staging, info, name)

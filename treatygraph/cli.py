@@ -44,44 +44,72 @@ def main() -> None:
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option(
     "--store",
-    "store_url",
+    "store_urls",
     envvar="TREATYGRAPH_STORE",
     metavar="URL",
+    multiple=True,
     help="Load the graphs into this remote SPARQL 1.1 store (its Graph Store Protocol URL, "
-    "e.g. http://host:7878/store) and serve from it, instead of an embedded Oxigraph store.",
+    "e.g. http://host:7878/store or http://host:8890/sparql-graph-crud-auth) and serve from "
+    "it, instead of an embedded Oxigraph store. Twice: two stores loaded in turn, each build "
+    "into the one the current build does not read.",
 )
 @click.option(
     "--store-query",
     envvar="TREATYGRAPH_STORE_QUERY",
     metavar="URL",
-    help="The remote store's query service (guessed for Oxigraph and Fuseki).",
+    help="The remote store's query service (guessed for Oxigraph, Fuseki and Virtuoso).",
 )
 @click.option(
     "--store-update",
     envvar="TREATYGRAPH_STORE_UPDATE",
     metavar="URL",
-    help="The remote store's update service (guessed for Oxigraph and Fuseki).",
+    help="The remote store's update service (guessed for Oxigraph, Fuseki and Virtuoso).",
+)
+@click.option(
+    "--store-load-dir",
+    envvar="TREATYGRAPH_STORE_LOAD_DIR",
+    metavar="DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Virtuoso: write the graphs into DIR and load them with its bulk loader instead of "
+    "over HTTP (DIR must be in its DirsAllowed, on its machine or a shared volume).",
 )
 def build(
-    quiet: bool, store_url: str | None, store_query: str | None, store_update: str | None
+    quiet: bool,
+    store_urls: tuple[str, ...],
+    store_query: str | None,
+    store_update: str | None,
+    store_load_dir: Path | None,
 ) -> None:
-    """Load sources and facts, check quotes, validate, load the store and write the dumps."""
+    """Load sources and facts, check quotes, validate, load the store and write the dumps.
+
+    The remote store's update side authenticates as TREATYGRAPH_STORE_USER with
+    TREATYGRAPH_STORE_PASSWORD, when set (never in a URL: URLs are logged)."""
     from .build import BuildLocked, ValidationFailed
     from .build import build as run_build
     from .errors import DataError
-    from .remote_store import StoreEndpoints
+    from .remote_store import StoreEndpoints, credentials_from_env
 
-    remote = None
-    if store_url:
-        try:
-            remote = StoreEndpoints.from_urls(store_url, store_query, store_update)
-        except ValueError as err:
-            raise click.UsageError(str(err)) from None
-    elif store_query or store_update:
-        raise click.UsageError("--store-query and --store-update need --store")
+    if len(store_urls) > 2:
+        raise click.UsageError("--store is given at most twice (two stores loaded in turn)")
+    if len(store_urls) == 2 and (store_query or store_update):
+        raise click.UsageError("--store-query and --store-update go with a single --store")
+    if not store_urls and (store_query or store_update or store_load_dir):
+        raise click.UsageError("--store-query, --store-update and --store-load-dir need --store")
+    if store_load_dir is not None and not store_load_dir.is_dir():
+        raise click.UsageError(f"--store-load-dir {store_load_dir}: no such folder")
+    try:
+        credentials = credentials_from_env()
+        remote = tuple(
+            StoreEndpoints.from_urls(url, store_query, store_update, credentials)
+            for url in store_urls
+        )
+    except ValueError as err:
+        raise click.UsageError(str(err)) from None
+    if len({endpoints.query for endpoints in remote}) < len(remote):
+        raise click.UsageError("the two --store URLs name the same store")
     config = _config()
     try:
-        info = run_build(config, progress=_progress(quiet), remote=remote)
+        info = run_build(config, _progress(quiet), remote, store_load_dir)
     except DataError as err:
         _fail(f"Build failed; the last good build is still in place.\n{err}")
     except ValidationFailed as err:

@@ -57,7 +57,7 @@ def run_query_cli(config: Config, sparql: str, fmt: str) -> str:
         if fmt in RESULT_FORMATS:
             return results.serialize(format=RESULT_FORMATS[fmt]).decode()
         return f"{str(bool(results)).lower()}\n"
-    if isinstance(results, ox.QueryTriples):
+    if not isinstance(results, ox.QuerySolutions):  # triples; from a remote store, an iterator
         if fmt not in ("table", "turtle"):
             raise QueryError("CONSTRUCT and DESCRIBE results print as turtle")
         return ox.serialize(results, format=ox.RdfFormat.TURTLE, prefixes=ns.prefixes()).decode()

@@ -193,6 +193,18 @@ def query_form(raw: str) -> tuple[str | None, bool]:
     return form, any(t.keyword == "SERVICE" for t in tokens)
 
 
+def with_prologue(text: str, predeclared: dict[str, str]) -> str:
+    """The query with one prologue in front: its base first, then the predeclared prefixes and
+    its own (its own win), each IRI absolute. SPARQL 1.1 lets BASE and PREFIX come in any order;
+    some stores (Virtuoso) read only BASE first."""
+    tokens = tokenize(text)
+    prefixes, base, position = _prologue(tokens)
+    lines = [f"BASE <{base}>"] if base else []
+    lines += [f"PREFIX {name}: <{iri}>" for name, iri in {**predeclared, **prefixes}.items()]
+    body = text[tokens[position].start :] if position < len(tokens) else ""
+    return "\n".join([*lines, body])
+
+
 def _check_nesting(tokens: list[Token]) -> None:
     depth = 0
     for token in tokens:

@@ -18,7 +18,7 @@ def open_store(release: Path, timeout: float = 60.0):
     if remote:
         from .remote_store import RemoteStore
 
-        return RemoteStore(remote["query"], remote["graphs"], timeout)
+        return RemoteStore(remote["query"], remote["graphs"], timeout, remote.get("dialect", ""))
     import pyoxigraph as ox
 
     return ox.Store.read_only(str(release / STORE_DIR))

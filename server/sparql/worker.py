@@ -163,7 +163,7 @@ def answer(job: Job, conn, stores: dict[str, ox.Store]) -> None:
         conn.send(("error", 504 if err.timed_out else 502, str(err)))
         return
     except RemoteStoreError as err:
-        conn.send(("error", 502, str(err)))
+        conn.send(("error", err.status, str(err)))
         return
     except OSError as err:
         conn.send(("error", 500, f"the store could not be read: {err}"))
