@@ -299,6 +299,7 @@ def test_no_client_is_starved_in_a_short_soak_of_heavy_and_light_clients(config,
             config,
             TREATYGRAPH_QUERY_WORKERS="3",
             TREATYGRAPH_SERVICE_MIRRORS=slow.mirrors,
+            TREATYGRAPH_ANSWER_CACHE_MB="0",  # every light query asks for a worker
         ) as server:
             url = server.url
             _warm(url)
