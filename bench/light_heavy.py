@@ -37,6 +37,7 @@ import pyoxigraph as ox
 import requests
 from requests.adapters import HTTPAdapter
 
+from treatygraph.cli import DEFAULT_HTTP_SERVER, HTTP_SERVERS
 from treatygraph.config import Config
 
 from .__main__ import RESULTS, load_average, log, machine
@@ -243,7 +244,7 @@ def soak(
     light_pause: float = 0.2,
     heavy_seconds: float = 1.0,
     light_p99_limit: float = 5.0,
-    http_server: str = "gevent",
+    http_server: str = DEFAULT_HTTP_SERVER,
 ) -> Soak:
     """Heavy and light clients against `treatygraph serve` (public defaults) for `seconds`."""
     if not 0 < seconds <= MAX_SECONDS:
@@ -402,7 +403,7 @@ def main() -> None:
     parser.add_argument("--light-pause", type=float, default=0.2)
     parser.add_argument("--heavy-seconds", type=float, default=1.0, help="one heavy query, alone")
     parser.add_argument("--light-p99-limit", type=float, default=5.0)
-    parser.add_argument("--http-server", default="gevent", choices=["gevent", "gthread", "granian"])
+    parser.add_argument("--http-server", default=DEFAULT_HTTP_SERVER, choices=list(HTTP_SERVERS))
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args()
     if not 0 < args.seconds <= MAX_SECONDS:

@@ -14,6 +14,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from treatygraph.cli import DEFAULT_HTTP_SERVER
+
 from .processes import MemoryWatch, PeakMemory
 
 BIN = Path(sys.executable).parent
@@ -130,7 +132,7 @@ LOAD_GENERATOR_LIMITS = {"TREATYGRAPH_MAX_CONCURRENT_QUERIES": "64"}
 def treatygraph_server(
     build_dir: Path,
     log: Path,
-    http_server: str = "gevent",
+    http_server: str = DEFAULT_HTTP_SERVER,
     settings: dict[str, str] | None = None,
 ) -> Server:
     """Our server exactly as `treatygraph serve --http-server ...` runs it, over a bench build.

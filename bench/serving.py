@@ -50,6 +50,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from treatygraph.cli import DEFAULT_HTTP_SERVER, HTTP_SERVERS
 from treatygraph.config import CANONICAL_BASE_IRI, Config
 
 from .__main__ import RESULTS, SIZES, answer_size, bulk_build, load_average, log, machine, ratio
@@ -59,8 +60,6 @@ from .queries import PREFIXES
 from .rotation import UNIQUE, LoadRun, lines, run_wrk
 from .servers import BIN, Server, oxigraph_server, treatygraph_server
 
-HTTP_SERVERS = ("gevent", "gthread", "granian")
-DEFAULT_HTTP_SERVER = "gevent"  # what `treatygraph serve` runs unless told otherwise
 SPARQL_SHAPES = ("cold lookup", "repeated lookup", "aggregation", "DESCRIBE")
 PAGE_SHAPES = ("entity page, first visits", "entity page, revisits")
 ROLES = ("MemberRole", "ObserverRole", "PartnerRole")
@@ -355,8 +354,12 @@ def serve_build(built: Built, args, work: Path) -> dict:
                     )
                 result["runs"].update(load_ours(server, label, connections, load, args, name))
             memory.merge(server.peak_memory)
-    log(f"{name}: treatygraph gevent with the public defaults, {PUBLIC_CONNECTIONS} connections")
-    with treatygraph_server(built.build_dir, work / "defaults.log", "gevent", {}) as server:
+    log(
+        f"{name}: treatygraph {DEFAULT_HTTP_SERVER} with the public defaults, {PUBLIC_CONNECTIONS} connections"
+    )
+    with treatygraph_server(
+        built.build_dir, work / "defaults.log", DEFAULT_HTTP_SERVER, {}
+    ) as server:
         if not server.wait_ready(args.start_timeout):
             raise SystemExit(f"{name}: treatygraph with the public defaults did not start")
         settle(server)
@@ -585,7 +588,7 @@ def public_section(results: dict) -> list[str]:
         "",
         f"## One address with the public defaults ({public_defaults()})",
         "",
-        f"`treatygraph serve` (gevent) with no setting changed, cold lookups from wrk's "
+        f"`treatygraph serve` ({DEFAULT_HTTP_SERVER}) with no setting changed, cold lookups from wrk's "
         f"{PUBLIC_CONNECTIONS} connections, all from 127.0.0.1:",
         "",
         "| build | answers | 200 | 429 | other | share refused | answered req/s | p50 | p99 |",

@@ -16,6 +16,7 @@ import pyoxigraph as ox
 import pytest
 
 from bench.generate import generate
+from treatygraph.cli import DEFAULT_HTTP_SERVER
 from treatygraph.namespaces import GRAPH_FACTS, GRAPH_LINKS, GRAPH_PROVENANCE, ProjectNamespaces
 from treatygraph.sources import normalise_space
 
@@ -163,10 +164,12 @@ def test_serving_report_shows_the_limits_ratios_and_targets(tmp_path):
     def run(rps, statuses=None):
         return LoadRun(4, 10.0, int(rps * 10), 0, rps, 2.0, 9.0, statuses, 1.5)
 
-    servers = ["oxigraph", "treatygraph gevent"]
+    servers = ["oxigraph", f"treatygraph {DEFAULT_HTTP_SERVER}"]
     runs = {(shape, 4, server): run(1000.0) for shape in SPARQL_SHAPES for server in servers}
-    runs[("cold lookup", 4, "treatygraph gevent")] = run(300.0)
-    runs.update({(shape, 4, "treatygraph gevent"): run(1600.0) for shape in PAGE_SHAPES})
+    runs[("cold lookup", 4, f"treatygraph {DEFAULT_HTTP_SERVER}")] = run(300.0)
+    runs.update(
+        {(shape, 4, f"treatygraph {DEFAULT_HTTP_SERVER}"): run(1600.0) for shape in PAGE_SHAPES}
+    )
     peak = PeakMemory(120.0, {"web": (3, 90.0), "broker": (1, 30.0)})
     profile = {"requests": 100, "errors": 0, "wall_us": 900.0, "p50_ms": 0.8}
     build = {
@@ -192,13 +195,13 @@ def test_serving_report_shows_the_limits_ratios_and_targets(tmp_path):
         builds=["real"],
         connections=[4],
         seconds=10.0,
-        http_servers=["gevent"],
+        http_servers=[DEFAULT_HTTP_SERVER],
         profile_requests=100,
     )
     results = {"load_start": "1.0", "load_end": "2.0", "builds": {"real": build}}
     text = report(results, {"host": "test"}, args, "2026-01-01T00:00:00", "2026-01-01T00:10:00")
     assert all(f"`{key}={value}`" in text for key, value in LOAD_GENERATOR_SETTINGS.items())
-    assert "| real | cold lookup | 4 | treatygraph gevent | 300 |" in text
+    assert f"| real | cold lookup | 4 | treatygraph {DEFAULT_HTTP_SERVER} | 300 |" in text
     assert "0.30x" in text
     assert "| real | 1,000 | 400 | 600 | 0 | 60% |" in text  # one address, public defaults
     assert (

@@ -1,4 +1,4 @@
-"""`treatygraph serve` under its HTTP server (gunicorn with gevent by default): answers longer than
+"""`treatygraph serve` under its HTTP server (gunicorn with threads by default, or with gevent): answers longer than
 the first chunk stream whole, and a graceful reload (SIGHUP) fails no request."""
 
 from __future__ import annotations

@@ -201,8 +201,11 @@ def _gone(pid: int, seconds: float = 10.0) -> bool:
     return False
 
 
-def test_under_serve_a_query_whose_client_went_away_is_stopped(config, built):
-    with serving(config, TREATYGRAPH_QUERY_TIMEOUT="60") as server:
+@pytest.mark.parametrize("http_server", ["gthread", "gevent"])
+def test_under_serve_a_query_whose_client_went_away_is_stopped(config, built, http_server):
+    with serving(
+        config, TREATYGRAPH_QUERY_TIMEOUT="60", TREATYGRAPH_HTTP_SERVER=http_server
+    ) as server:
         requests.get(f"{server.url}/healthz", timeout=10)
         broker = _broker_pid(server.process.pid)
         sock = _send_from(HEAVY, server.port, ENDLESS)
