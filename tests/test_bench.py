@@ -154,6 +154,7 @@ def test_serving_report_shows_the_limits_ratios_and_targets(tmp_path):
     from bench.processes import PeakMemory
     from bench.rotation import LoadRun
     from bench.serving import (
+        FLOOR_SHAPE,
         LOAD_GENERATOR_SETTINGS,
         PAGE_SHAPES,
         SPARQL_SHAPES,
@@ -170,6 +171,7 @@ def test_serving_report_shows_the_limits_ratios_and_targets(tmp_path):
     runs.update(
         {(shape, 4, f"treatygraph {DEFAULT_HTTP_SERVER}"): run(1600.0) for shape in PAGE_SHAPES}
     )
+    runs[(FLOOR_SHAPE, 4, f"treatygraph {DEFAULT_HTTP_SERVER}")] = run(5000.0)
     peak = PeakMemory(120.0, {"web": (3, 90.0), "broker": (1, 30.0)})
     profile = {"requests": 100, "errors": 0, "wall_us": 900.0, "p50_ms": 0.8}
     build = {
@@ -209,6 +211,8 @@ def test_serving_report_shows_the_limits_ratios_and_targets(tmp_path):
         in text
     )
     assert "1,600 pages/s (4 connections) | met |" in text
+    assert "against raw Oxigraph's repeated lookup | 5,000 req/s = 5.00x (4 connections) |" in text
+    assert f"| real | {FLOOR_SHAPE} | 4 | treatygraph {DEFAULT_HTTP_SERVER} | 5,000 |" in text
     assert "120 MiB: web 3 x 30 MiB, broker 30 MiB" in text
 
 
