@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from server.sparql.queries import LocalQueries
 from server.sparql.share import INTERNAL, Cancelled, FairShare, Refused
 from treatygraph.config import Config
 
@@ -326,3 +327,36 @@ def test_the_limits_are_read_from_the_environment(monkeypatch):
     monkeypatch.setenv("TREATYGRAPH_CLIENT_QUERY_SECONDS", "lots")
     with pytest.raises(ValueError, match="TREATYGRAPH_CLIENT_QUERY_SECONDS"):
         Config.from_env()
+
+
+def test_the_wait_for_a_worker_being_started_is_not_charged():
+    clock = Clock()
+    share = _share(clock=clock)
+    grant = share.admit("a", 0.1)
+    clock.now += 5.0  # the pool starts a worker, or replaces a killed one
+    share.worker_in_hand(grant)
+    clock.now += 1.0
+    share.done(grant)
+    assert share.usage("a").used == pytest.approx(1.0)
+
+
+def test_a_lease_charges_its_client_from_the_worker_in_hand():
+    """Regression: the first query of an app waited for the pool to start (a second and more on
+    a busy machine) and that wait was charged, so a small budget was used up by a warm-up."""
+    clock = Clock()
+
+    class StartingPool:
+        def acquire(self, timeout):
+            clock.now += 5.0
+            return "worker"
+
+        def release(self, worker):
+            pass
+
+    queries = LocalQueries(Config())
+    queries.share = _share(clock=clock)
+    queries.pool = StartingPool()
+    lease = queries.lease("a", 10.0)
+    clock.now += 1.0
+    queries.give_back(lease, clean=True)
+    assert queries.share.usage("a").used == pytest.approx(1.0)

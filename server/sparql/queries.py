@@ -60,6 +60,7 @@ class LocalQueries:
         # The share never grants more workers than the pool has: this waits only for one being
         # started in place of a killed one.
         worker = self.pool.acquire(deadline - time.monotonic())
+        self.share.worker_in_hand(grant)
         if worker is None:
             self.share.done(grant)
             raise Refused(503, "every query worker is busy; try again shortly", retry_after=10)

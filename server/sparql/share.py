@@ -167,6 +167,12 @@ class FairShare:
                 raise ticket.refusal
             return ticket.grant
 
+    def worker_in_hand(self, grant: Grant) -> None:
+        """The grant's worker is in hand: its query time counts from now, not from the wait for
+        a worker being started (a pool starting, or replacing a killed worker)."""
+        with self._changed:
+            grant.started = self.clock()
+
     def done(self, grant: Grant) -> None:
         """Give back a grant; its time is charged to its client."""
         with self._changed:
