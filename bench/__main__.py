@@ -4,7 +4,8 @@ For each size: generate the data (deterministic from the seed), build it through
 stages (bench/bulk_build.py, in a child process so its peak memory is its own), then serve the
 same store three ways and load each with wrk on 127.0.0.1 for a bounded time:
 
-  treatygraph      `treatygraph serve` (gunicorn, the query worker pool), as users run it
+  treatygraph      `treatygraph serve` as users run it, with limits that let one load generator
+                   through and no kept answers or pages (the mix comes round again and again)
   oxigraph         raw `oxigraph serve-read-only` on the same store (union default graph)
   rdflib-endpoint  the closest Python peer, on the same data (N-Quads dump), bounded in time
 

@@ -31,7 +31,7 @@ from pathlib import Path
 from treatygraph.build import STORE_DIR, current_release
 from treatygraph.config import Config
 
-from .servers import LOAD_GENERATOR_LIMITS, oxigraph_server, treatygraph_server, wrk
+from .servers import LOAD_GENERATOR_SETTINGS, oxigraph_server, treatygraph_server, wrk
 
 ROUNDS = 300
 ID = "/id/"
@@ -136,7 +136,7 @@ def main() -> None:
     )
     parser.add_argument("--web-workers", type=int, help="TREATYGRAPH_WEB_WORKERS of the server")
     args = parser.parse_args()
-    settings = dict(LOAD_GENERATOR_LIMITS)
+    settings = dict(LOAD_GENERATOR_SETTINGS)
     if args.web_workers:
         settings["TREATYGRAPH_WEB_WORKERS"] = str(args.web_workers)
     overrides = {"build_dir": args.build_dir.resolve()} if args.build_dir else {}

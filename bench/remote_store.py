@@ -35,7 +35,16 @@ from treatygraph.stores import INFO_FILE, STORE_DIR
 from .__main__ import RESULTS, SIZES, bulk_build, fmt, load_average, log, machine, ratio
 from .generate import generate
 from .queries import entity_pages, mix
-from .servers import BIN, Server, free_port, sequential_p50_ms, treatygraph_server, wrk
+from .servers import (
+    BIN,
+    LOAD_GENERATOR_SETTINGS,
+    WITHOUT_CACHES,
+    Server,
+    free_port,
+    sequential_p50_ms,
+    treatygraph_server,
+    wrk,
+)
 from .virtuoso import PrivateVirtuoso
 
 # Virtuoso's buffers (8 KiB pages): 800 MiB, which holds a 1M store whole. The swap of a release
@@ -232,7 +241,10 @@ def report(results: dict, info: dict, args, started: str, finished: str) -> str:
         f"at the end {results['load']} on {info['cores']} cores. The remote stores run on the "
         "same machine, so they compete with the server for the cores, and every request "
         "crosses loopback HTTP instead of a function call. Other work on the machine shows as "
-        "noise: compare ratios measured in the same run.",
+        "noise: compare ratios measured in the same run. treatygraph runs with "
+        f"{', '.join(f'`{k}={v}`' for k, v in {**LOAD_GENERATOR_SETTINGS, **WITHOUT_CACHES}.items())}"
+        ": the limits that let one load generator through, and no kept answers or pages, since "
+        "the same few hundred requests come again and again.",
         "",
         "| machine | |",
         "| --- | --- |",

@@ -58,7 +58,7 @@ from .generate import generate
 from .processes import PeakMemory, cpu_by_role
 from .queries import PREFIXES
 from .rotation import UNIQUE, LoadRun, lines, run_wrk
-from .servers import BIN, Server, oxigraph_server, treatygraph_server
+from .servers import BIN, LOAD_GENERATOR_SETTINGS, Server, oxigraph_server, treatygraph_server
 
 SPARQL_SHAPES = ("cold lookup", "repeated lookup", "aggregation", "DESCRIBE")
 PAGE_SHAPES = ("entity page, first visits", "entity page, revisits")
@@ -68,16 +68,6 @@ FLOOR_SHAPE = "static file (the app's floor)"
 FLOOR_PATH = "/static/site.css"
 OUR_SHAPES = (*PAGE_SHAPES, FLOOR_SHAPE)
 ROLES = ("MemberRole", "ObserverRole", "PartnerRole")
-# One wrk process is one client address to our endpoint. A crowd of clients would share the
-# default pool of 3 query workers, and no one client's budget would run out: these settings give
-# the one load generator as much (3 workers for it, and a fourth, idle, because no client may
-# hold every worker; 64 queries in flight; a budget out of reach).
-LOAD_GENERATOR_SETTINGS = {
-    "TREATYGRAPH_QUERY_WORKERS": "4",
-    "TREATYGRAPH_CLIENT_QUERY_WORKERS": "3",
-    "TREATYGRAPH_MAX_CONCURRENT_QUERIES": "64",
-    "TREATYGRAPH_CLIENT_QUERY_SECONDS": "1000000",
-}
 PUBLIC_CONNECTIONS = 8  # the public-defaults run: 8 connections from one address
 WARM_UP_ENTITIES = 20  # visited before the load runs, and never in them
 ANSWERS_CHECKED = 3  # first requests of each shape whose answers are compared
