@@ -39,6 +39,22 @@ def built(config):
 
 
 @pytest.fixture
+def two_releases(config, built, tmp_path):
+    """A build folder of its own holding two copies of the session's release, `first` current:
+    (that folder's Config, first, second), for tests that swap between releases."""
+    from treatygraph.build import _swap_current, current_release
+
+    source = current_release(config)
+    build_dir = tmp_path / "build"
+    first, second = build_dir / "releases" / "first", build_dir / "releases" / "second"
+    shutil.copytree(source, first)
+    shutil.copytree(source, second)
+    swapped = Config(build_dir=build_dir)
+    _swap_current(swapped, first)
+    return swapped, first, second
+
+
+@pytest.fixture
 def inputs_copy(tmp_path) -> Config:
     """A private copy of every input, to break in a test, with its own build folder."""
     for name in ("data", "ontology", "shapes"):

@@ -53,6 +53,23 @@ def _waiting(share: FairShare, client: str) -> int:
     return share.snapshot().get(client, {}).get("waiting", 0)
 
 
+def _queue_in_turn(share: FairShare, clients, order: list) -> list:
+    """Each client asks for a worker in a thread of its own, in turn: the next asks once the
+    previous one waits."""
+    threads = []
+    for client in clients:
+        threads.append(_admit_in_thread(share, client, order))
+        _wait_for(lambda client=client: _waiting(share, client) == 1)
+    return threads
+
+
+def _finish(share: FairShare, threads: list) -> None:
+    """Join the threads and give back the workers they were granted."""
+    for thread, outcome in threads:
+        thread.join(5)
+        share.done(outcome["grant"])
+
+
 def test_a_client_never_holds_every_worker_and_another_starts_at_once():
     clock = Clock()
     share = _share(clock=clock)
@@ -80,19 +97,14 @@ def test_a_freed_worker_goes_to_the_client_holding_fewest_not_to_the_first_in_li
     share = _share()
     a1, a2, b1 = share.admit("a", 0.1), share.admit("a", 0.1), share.admit("b", 0.1)
     order: list[str] = []
-    threads = []
-    for client in ("a", "c", "b"):  # a asks first, c second, b last
-        threads.append(_admit_in_thread(share, client, order))
-        _wait_for(lambda client=client: _waiting(share, client) == 1)
+    threads = _queue_in_turn(share, ("a", "c", "b"), order)  # a asks first, c second, b last
     share.done(a1)  # a 1 running, b 1, c 0: c
     _wait_for(lambda: order == ["c"])
     share.done(b1)  # a 1, b 0, c 1: b
     _wait_for(lambda: order == ["c", "b"])
     share.done(a2)  # a 0, b 1, c 1: a, last although it asked first
     _wait_for(lambda: order == ["c", "b", "a"])
-    for thread, outcome in threads:
-        thread.join(5)
-        share.done(outcome["grant"])
+    _finish(share, threads)
 
 
 def test_ties_go_to_the_client_served_longest_ago():
@@ -101,17 +113,12 @@ def test_ties_go_to_the_client_served_longest_ago():
         share.done(share.admit(client, 0.1))
     held = [share.admit("x", 0.1), share.admit("y", 0.1)]
     order: list[str] = []
-    threads = []
-    for client in ("a", "b"):  # a asks first
-        threads.append(_admit_in_thread(share, client, order))
-        _wait_for(lambda client=client: _waiting(share, client) == 1)
+    threads = _queue_in_turn(share, ("a", "b"), order)  # a asks first
     share.done(held[0])  # a and b hold none: b, served longest ago
     _wait_for(lambda: order == ["b"])
     share.done(held[1])
     _wait_for(lambda: order == ["b", "a"])
-    for thread, outcome in threads:
-        thread.join(5)
-        share.done(outcome["grant"])
+    _finish(share, threads)
 
 
 def test_a_freed_worker_goes_to_the_client_that_used_the_least_query_time():
@@ -122,18 +129,13 @@ def test_a_freed_worker_goes_to_the_client_that_used_the_least_query_time():
     share.done(heavy)  # 20 s used
     held = [share.admit("x", 0.1), share.admit("y", 0.1), share.admit("z", 0.1)]
     order: list[str] = []
-    threads = []
-    for client in ("heavy", "light"):  # the heavy client asks first
-        threads.append(_admit_in_thread(share, client, order))
-        _wait_for(lambda client=client: _waiting(share, client) == 1)
+    threads = _queue_in_turn(share, ("heavy", "light"), order)  # the heavy client asks first
     share.done(held[0])  # both hold none: the light one, which used less
     _wait_for(lambda: order == ["light"])
     share.done(held[1])
     share.done(held[2])
     _wait_for(lambda: order == ["light", "heavy"])
-    for thread, outcome in threads:
-        thread.join(5)
-        share.done(outcome["grant"])
+    _finish(share, threads)
 
 
 def test_recently_active_clients_share_the_workers_equally():
@@ -153,9 +155,7 @@ def test_recently_active_clients_share_the_workers_equally():
     _wait_for(lambda: order == ["heavy-2"])  # one each still: heavy-1 holds its one
     share.done(first[1])
     _wait_for(lambda: order == ["heavy-2", "heavy-1"])
-    for thread, outcome in threads:
-        thread.join(5)
-        share.done(outcome["grant"])
+    _finish(share, threads)
 
 
 def test_past_its_queue_a_client_gets_429_naming_the_limit():

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import shutil
 
 import pytest
 import rdflib
 
 from server.release_cache import PAGES
-from treatygraph.build import _swap_current, current_release
+from treatygraph.build import _swap_current
 from treatygraph.config import Config
 
 SUFFIXES = ("html", "ttl", "nt", "jsonld", "rdf")
@@ -148,15 +147,9 @@ def test_the_page_cache_is_bounded(config, built, fresh):
         _same(client, fresh_client, f"/doc/{entity}.html")
 
 
-def test_pages_of_a_replaced_release_are_forgotten(config, built, tmp_path):
-    source = current_release(config)
-    build_dir = tmp_path / "build"
-    first, second = build_dir / "releases" / "first", build_dir / "releases" / "second"
-    shutil.copytree(source, first)
-    shutil.copytree(source, second)
-    swapped = Config(build_dir=build_dir)
-    _swap_current(swapped, first)
-    app = _app(config, build_dir=build_dir)
+def test_pages_of_a_replaced_release_are_forgotten(config, two_releases):
+    swapped, _, second = two_releases
+    app = _app(config, build_dir=swapped.build_dir)
     client = app.test_client()
     kept = app.extensions[PAGES]
     pages = ["/doc/organization/csto.html", "/doc/state/armenia.ttl", "/"]

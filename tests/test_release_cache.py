@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import shutil
 
 import pytest
 
 from server.builds import BuildHandle
 from server.release_cache import ENTRY_OVERHEAD, ReleaseCache
-from treatygraph.build import _swap_current, current_release
+from treatygraph.build import _swap_current
 from treatygraph.config import Config
 
 A, B = object(), object()  # two releases
@@ -63,14 +62,8 @@ def test_cache_sizes_from_the_environment(monkeypatch, name):
         Config.from_env()
 
 
-def test_listeners_hear_of_each_release_once_and_before_any_request(config, built, tmp_path):
-    source = current_release(config)
-    build_dir = tmp_path / "build"
-    first, second = build_dir / "releases" / "first", build_dir / "releases" / "second"
-    shutil.copytree(source, first)
-    shutil.copytree(source, second)
-    swapped = Config(build_dir=build_dir)
-    _swap_current(swapped, first)
+def test_listeners_hear_of_each_release_once_and_before_any_request(two_releases):
+    swapped, first, second = two_releases
     handle = BuildHandle(swapped)
     heard = []
     handle.on_change(lambda build: heard.append(build))
@@ -83,5 +76,5 @@ def test_listeners_hear_of_each_release_once_and_before_any_request(config, buil
     three = handle.get()
     assert three.release == first and three is not one, "a release opened again is a new one"
     assert heard == [one, two, three]
-    os.unlink(build_dir / "current")
+    os.unlink(swapped.build_dir / "current")
     assert handle.get() is three, "a missing link keeps the last good build"

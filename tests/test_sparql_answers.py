@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import shutil
 import threading
 import time
 
@@ -15,7 +14,7 @@ from sparql_support import ARMENIA, CSTO, WIKIDATA, client_at, endpoint_server
 
 from server.sparql import QUERIES, shutdown
 from server.sparql.answers import ANSWERS
-from treatygraph.build import _swap_current, current_release
+from treatygraph.build import _swap_current
 from treatygraph.sparql_text import read_query
 
 LABELS = f"SELECT ?label WHERE {{ <{CSTO}> rdfs:label ?label }}"
@@ -278,19 +277,14 @@ def test_a_kept_answer_does_not_count_against_the_client_limit(config, built):
             running.join(30)
 
 
-def test_the_answers_of_a_replaced_release_are_forgotten(config, built, tmp_path):
-    source = current_release(config)
-    build_dir = tmp_path / "build"
-    first, second = build_dir / "releases" / "first", build_dir / "releases" / "second"
-    shutil.copytree(source, first)
-    shutil.copytree(source, second)
-    _swap_current(config.__class__(build_dir=build_dir), first)
-    with endpoint_server(config, build_dir=build_dir) as server:
+def test_the_answers_of_a_replaced_release_are_forgotten(config, two_releases):
+    swapped, _, second = two_releases
+    with endpoint_server(config, build_dir=swapped.build_dir) as server:
         url = f"{server.url}/sparql"
         before = requests.get(url, params={"query": LABELS}, timeout=10)
         requests.get(url, params={"query": COUNT}, timeout=10)
         assert len(answers(server)) == 2
-        _swap_current(config.__class__(build_dir=build_dir), second)
+        _swap_current(swapped, second)
         after = requests.get(url, params={"query": LABELS}, timeout=10)
         assert after.content == before.content
         assert after.headers["ETag"] != before.headers["ETag"], "another release, another answer"
