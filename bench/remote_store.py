@@ -42,6 +42,7 @@ from .servers import (
     Server,
     free_port,
     sequential_p50_ms,
+    settings_text,
     treatygraph_server,
     wrk,
 )
@@ -242,7 +243,7 @@ def report(results: dict, info: dict, args, started: str, finished: str) -> str:
         "same machine, so they compete with the server for the cores, and every request "
         "crosses loopback HTTP instead of a function call. Other work on the machine shows as "
         "noise: compare ratios measured in the same run. treatygraph runs with "
-        f"{', '.join(f'`{k}={v}`' for k, v in {**LOAD_GENERATOR_SETTINGS, **WITHOUT_CACHES}.items())}"
+        f"{settings_text({**LOAD_GENERATOR_SETTINGS, **WITHOUT_CACHES})}"
         ": the limits that let one load generator through, and no kept answers or pages, since "
         "the same few hundred requests come again and again.",
         "",

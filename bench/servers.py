@@ -140,6 +140,11 @@ LOAD_GENERATOR_SETTINGS = {
 WITHOUT_CACHES = {"TREATYGRAPH_ANSWER_CACHE_MB": "0", "TREATYGRAPH_PAGE_CACHE_MB": "0"}
 
 
+def settings_text(settings: dict[str, str]) -> str:
+    """Settings as a results file prints them: `NAME=value`, comma-separated."""
+    return ", ".join(f"`{key}={value}`" for key, value in settings.items())
+
+
 def treatygraph_server(
     build_dir: Path,
     log: Path,

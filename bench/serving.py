@@ -58,7 +58,14 @@ from .generate import generate
 from .processes import PeakMemory, cpu_by_role
 from .queries import PREFIXES
 from .rotation import UNIQUE, LoadRun, lines, run_wrk
-from .servers import BIN, LOAD_GENERATOR_SETTINGS, Server, oxigraph_server, treatygraph_server
+from .servers import (
+    BIN,
+    LOAD_GENERATOR_SETTINGS,
+    Server,
+    oxigraph_server,
+    settings_text,
+    treatygraph_server,
+)
 
 SPARQL_SHAPES = ("cold lookup", "repeated lookup", "aggregation", "DESCRIBE")
 PAGE_SHAPES = ("entity page, first visits", "entity page, revisits")
@@ -399,10 +406,6 @@ def load_ours(server: Server, label: str, connections: int, load: Workload, args
 
 
 # -- the report ------------------------------------------------------------------------------------
-
-
-def settings_text(settings: dict[str, str]) -> str:
-    return ", ".join(f"`{key}={value}`" for key, value in settings.items())
 
 
 def public_defaults() -> str:
