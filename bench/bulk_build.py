@@ -3,7 +3,7 @@
 The curated build (`treatygraph build`) reads YAML records one by one and validates with pyshacl,
 which is right for a few thousand triples and too slow for millions. This path loads the extra
 N-Quads straight into Oxigraph, checks their quotes against their source files, validates with the
-shapes compiled to SPARQL (treatygraph/shacl_sparql.py), derives the Wikidata view with one SPARQL
+shapes compiled to SPARQL (treatygraph/validation/shacl_sparql.py), derives the Wikidata view with one SPARQL
 update, and writes the dumps with the build's own streaming writer. It produces a release that
 `treatygraph serve` serves like any other.
 
@@ -26,8 +26,10 @@ import pyoxigraph as ox
 from rdflib.namespace import RDF
 
 from treatygraph import __version__
-from treatygraph.assemble import assemble
-from treatygraph.build import (
+from treatygraph.core.config import Config
+from treatygraph.curation.sources import normalise_space
+from treatygraph.publish.assemble import assemble
+from treatygraph.publish.build import (
     DUMPS_DIR,
     STORE_DIR,
     BuildInfo,
@@ -36,16 +38,14 @@ from treatygraph.build import (
     publish_release,
     write_release_dumps,
 )
-from treatygraph.config import Config
-from treatygraph.namespaces import (
+from treatygraph.rdf.namespaces import (
     GRAPH_FACTS,
     GRAPH_ONTOLOGY,
     GRAPH_PROVENANCE,
     GRAPH_WIKIDATA_VIEW,
     ORG,
 )
-from treatygraph.shacl_sparql import validate_store
-from treatygraph.sources import normalise_space
+from treatygraph.validation.shacl_sparql import validate_store
 
 QUOTES = """
 PREFIX tg: <{tg}>
@@ -55,7 +55,7 @@ SELECT ?claim ?quote ?file WHERE {{
 }}
 """
 
-# The membership pattern of treatygraph/wikidata_view.py (P463 "member of" with P580/P582
+# The membership pattern of treatygraph/wikidata/view.py (P463 "member of" with P580/P582
 # start/end, P2868 role for non-full members, preferred rank and a truthy triple when current, a
 # reference per claim with P248 "stated in" and P1683 "quote"), as one SPARQL CONSTRUCT that runs
 # inside Oxigraph. Statement and reference IRIs are content hashes, as in the Python builder.
@@ -279,8 +279,8 @@ def reference(config: Config, nquads: Path) -> dict:
     """The curated build's own tools on the same data: rdflib graphs, pyshacl, the view builder."""
     from rdflib import Graph
 
-    from treatygraph.validation import validate_graph
-    from treatygraph.wikidata_view import wikidata_view
+    from treatygraph.validation.report import validate_graph
+    from treatygraph.wikidata.view import wikidata_view
 
     assembled = assemble(config)
     began = time.perf_counter()

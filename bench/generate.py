@@ -16,9 +16,9 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from treatygraph.config import CANONICAL_BASE_IRI
-from treatygraph.dates import MONTHS
-from treatygraph.namespaces import GRAPH_FACTS, GRAPH_LINKS, GRAPH_PROVENANCE, ProjectNamespaces
+from treatygraph.core.config import CANONICAL_BASE_IRI
+from treatygraph.core.dates import MONTHS
+from treatygraph.rdf.namespaces import GRAPH_FACTS, GRAPH_LINKS, GRAPH_PROVENANCE, ProjectNamespaces
 
 RDF_TYPE = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
 LABEL = "<http://www.w3.org/2000/01/rdf-schema#label>"

@@ -37,8 +37,8 @@ import pyoxigraph as ox
 import requests
 from requests.adapters import HTTPAdapter
 
-from treatygraph.cli import DEFAULT_HTTP_SERVER, HTTP_SERVERS
-from treatygraph.config import Config
+from treatygraph.cli.commands import DEFAULT_HTTP_SERVER, HTTP_SERVERS
+from treatygraph.core.config import Config
 
 from .__main__ import RESULTS, load_average, log, machine
 from .rotation import UNIQUE

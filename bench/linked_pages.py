@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from treatygraph.config import Config
+from treatygraph.core.config import Config
 
 ROUNDS = 100
 

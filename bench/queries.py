@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import urllib.parse
 
-from treatygraph.config import CANONICAL_BASE_IRI
+from treatygraph.core.config import CANONICAL_BASE_IRI
 
 ID = f"{CANONICAL_BASE_IRI}/id/"
 PREFIXES = f"""PREFIX tg: <{CANONICAL_BASE_IRI}/ontology/>

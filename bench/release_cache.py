@@ -28,8 +28,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from treatygraph.build import STORE_DIR, current_release
-from treatygraph.config import Config
+from treatygraph.core.config import Config
+from treatygraph.publish.build import STORE_DIR, current_release
 
 from .servers import LOAD_GENERATOR_SETTINGS, oxigraph_server, treatygraph_server, wrk
 

@@ -1,4 +1,4 @@
-"""Locust users for the reliability load test (tests/test_load.py runs this file headless).
+"""Locust users for the reliability load test (tests/server/test_load.py runs this file headless).
 
 49 readers mix SPARQL queries, entity pages (HTML and Turtle, through the /id/ redirect too),
 searches and dump downloads; one more user sends a runaway query now and then, whose 504 is the

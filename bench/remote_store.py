@@ -28,9 +28,9 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from treatygraph.build import upload_graphs
-from treatygraph.remote_store import RemoteStore, StoreEndpoints
-from treatygraph.stores import INFO_FILE, STORE_DIR
+from treatygraph.publish.build import upload_graphs
+from treatygraph.store.opening import INFO_FILE, STORE_DIR
+from treatygraph.store.remote import RemoteStore, StoreEndpoints
 
 from .__main__ import RESULTS, SIZES, bulk_build, fmt, load_average, log, machine, ratio
 from .generate import generate

@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from treatygraph.cli import DEFAULT_HTTP_SERVER
+from treatygraph.cli.commands import DEFAULT_HTTP_SERVER
 
 from .processes import MemoryWatch, PeakMemory
 

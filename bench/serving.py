@@ -50,8 +50,8 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from treatygraph.cli import DEFAULT_HTTP_SERVER, HTTP_SERVERS
-from treatygraph.config import CANONICAL_BASE_IRI, Config
+from treatygraph.cli.commands import DEFAULT_HTTP_SERVER, HTTP_SERVERS
+from treatygraph.core.config import CANONICAL_BASE_IRI, Config
 
 from .__main__ import RESULTS, SIZES, answer_size, bulk_build, load_average, log, machine, ratio
 from .generate import generate

@@ -25,9 +25,9 @@ from pathlib import Path
 import pyoxigraph as ox
 import requests
 
-from treatygraph.build import STORE_DIR, current_release
-from treatygraph.config import Config
-from treatygraph.namespaces import ProjectNamespaces
+from treatygraph.core.config import Config
+from treatygraph.publish.build import STORE_DIR, current_release
+from treatygraph.rdf.namespaces import ProjectNamespaces
 
 LOOKUP = """SELECT ?label ?type WHERE {
   <https://w3id.org/treatygraph/id/organization/csto> rdfs:label ?label ; a ?type .

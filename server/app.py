@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Flask, jsonify
 
-from treatygraph.config import Config
-from treatygraph.remote_store import RemoteStoreError
+from treatygraph.core.config import Config
+from treatygraph.store.remote import RemoteStoreError
 
 from .builds import BuildHandle, NoBuild
 from .catalog import Catalogs

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from treatygraph.build import DUMPS_DIR, BuildInfo, current_release
-from treatygraph.config import Config
-from treatygraph.namespaces import ProjectNamespaces
-from treatygraph.stores import INFO_FILE, open_store
+from treatygraph.core.config import Config
+from treatygraph.publish.build import DUMPS_DIR, BuildInfo, current_release
+from treatygraph.rdf.namespaces import ProjectNamespaces
+from treatygraph.store.opening import INFO_FILE, open_store
 
 
 class NoBuild(Exception):

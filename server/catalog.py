@@ -15,7 +15,8 @@ from functools import cached_property
 
 import pyoxigraph as ox
 
-from treatygraph.namespaces import GRAPH_ONTOLOGY, GRAPH_WIKIDATA_VIEW, ORG, WD
+from treatygraph.core.dates import format_date
+from treatygraph.rdf.namespaces import GRAPH_ONTOLOGY, GRAPH_WIKIDATA_VIEW, ORG, WD
 
 from .builds import OpenBuild
 
@@ -640,8 +641,6 @@ def _claim_order(iri: str) -> tuple:
 
 def _date_text(instant: Instant | None) -> str | None:
     """An instant's date as people write it, at its precision (May 2002)."""
-    from .describe import format_date
-
     if instant is None or instant.date is None:
         return None
     return format_date(instant.date.value, instant.precision.value if instant.precision else None)

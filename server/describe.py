@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from treatygraph.dates import MONTHS
-from treatygraph.namespaces import ORG
+from treatygraph.core.dates import format_date
+from treatygraph.rdf.namespaces import ORG
 
 from .catalog import LABEL, OWL, RDF_TYPE, SKOS, Catalog, is_wikidata
 
@@ -181,19 +180,6 @@ class EntityPage:
     conflicts: list[Value]
     notes: list[str]
     quoted_by: list[ClaimView]
-
-
-def format_date(lexical: str, precision: str | None) -> str:
-    """`2002-05-14` at day precision -> `14 May 2002`; month -> `May 2002`; year -> `2002`."""
-    try:
-        day = dt.date.fromisoformat(lexical[:10])
-    except ValueError:
-        return lexical
-    if precision and precision.endswith("unitYear"):
-        return str(day.year)
-    if precision and precision.endswith("unitMonth"):
-        return f"{MONTHS[day.month - 1]} {day.year}"
-    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
 class Describer:

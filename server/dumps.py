@@ -9,7 +9,7 @@ from __future__ import annotations
 import pyoxigraph as ox
 from flask import Blueprint, Response, abort, render_template, request, send_from_directory
 
-from treatygraph.dumps import DISTRIBUTIONS
+from treatygraph.publish.dumps import DISTRIBUTIONS
 
 from .builds import current_build
 from .formats import DOCUMENT_FORMATS, UnknownFormat, negotiate

@@ -2,7 +2,7 @@
 
 from flask import Blueprint, current_app, jsonify
 
-from treatygraph.remote_store import RemoteStore
+from treatygraph.store.remote import RemoteStore
 
 from .builds import current_build
 from .sparql import queries

@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import current_app, request
 
-from treatygraph.config import Config
+from treatygraph.core.config import Config
 
 from .builds import current_build
 

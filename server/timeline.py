@@ -14,8 +14,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from treatygraph.core.dates import format_date
+
 from .catalog import Catalog, Instant, MembershipFacts, QuotedClaim
-from .describe import format_date
 
 _NO_DATE = Instant(None, None, None)
 TIME = "http://www.w3.org/2006/time#"

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from treatygraph.build import build
-from treatygraph.config import PROJECT_ROOT, Config
+from treatygraph.core.config import PROJECT_ROOT, Config
+from treatygraph.publish.build import build
 
 TESTS = Path(__file__).parent
 TEST_DATA = TESTS / "data"
@@ -42,7 +42,7 @@ def built(config):
 def two_releases(config, built, tmp_path):
     """A build folder of its own holding two copies of the session's release, `first` current:
     (that folder's Config, first, second), for tests that swap between releases."""
-    from treatygraph.build import _swap_current, current_release
+    from treatygraph.publish.build import _swap_current, current_release
 
     source = current_release(config)
     build_dir = tmp_path / "build"

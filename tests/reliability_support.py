@@ -18,8 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import requests
 from conftest import free_port
 
-from treatygraph.build import BuildInfo, _swap_current, current_release
-from treatygraph.config import Config
+from treatygraph.core.config import Config
+from treatygraph.publish.build import BuildInfo, _swap_current, current_release
 
 WIKIDATA = "https://query.wikidata.org/sparql"
 MARKER = "https://w3id.org/treatygraph/id/state/ruritania"

@@ -1,3 +1,3 @@
-from .cli import main
+from treatygraph.cli.commands import main
 
 main()

@@ -20,8 +20,8 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 from gunicorn.http.errors import NoMoreData, ParseException
 from werkzeug.exceptions import HTTPException
 
-from treatygraph.namespaces import ProjectNamespaces
-from treatygraph.sparql_text import QueryRefused, QueryTextError, read_query
+from treatygraph.rdf.namespaces import ProjectNamespaces
+from treatygraph.sparql.text import QueryRefused, QueryTextError, read_query
 
 from ..builds import NoBuild, current_build
 from ..release_cache import rendered

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 from flask import Response, current_app, request
 
-from treatygraph.config import Config
-from treatygraph.sparql_text import QueryText
+from treatygraph.core.config import Config
+from treatygraph.sparql.text import QueryText
 
 from ..builds import OpenBuild
 from ..release_cache import ReleaseCache

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from treatygraph.config import Config
+from treatygraph.core.config import Config
 
 from .pool import WorkerEnd
 from .queries import Lease, LocalQueries

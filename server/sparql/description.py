@@ -10,7 +10,7 @@ from pathlib import Path
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF, VOID, XSD
 
-from treatygraph.namespaces import SD, ProjectNamespaces
+from treatygraph.rdf.namespaces import SD, ProjectNamespaces
 
 from .formats import GRAPH, SPARQL_FORMATS, offered
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from treatygraph.config import Config
+from treatygraph.core.config import Config
 
 from .pool import QueryPool, WorkerEnd
 from .share import FairShare, Grant, Refused, Usage

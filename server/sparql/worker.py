@@ -22,10 +22,10 @@ from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
 
-from treatygraph.federation import ServiceFailed, resolve_services
-from treatygraph.remote_store import RemoteStoreError
-from treatygraph.sparql_text import QueryText, blank_out
-from treatygraph.stores import open_store
+from treatygraph.sparql.federation import ServiceFailed, resolve_services
+from treatygraph.sparql.text import QueryText, blank_out
+from treatygraph.store.opening import open_store
+from treatygraph.store.remote import RemoteStoreError
 
 from ..formats import BY_KEY
 
