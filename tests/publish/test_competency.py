@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+from competency_support import EXPECTED, competency_answer
 
 from treatygraph.core.config import PROJECT_ROOT
-from treatygraph.publish.query import execute, open_current_store
+from treatygraph.publish.query import open_current_store
 from treatygraph.rdf.namespaces import ProjectNamespaces
 
 QUERIES = sorted((PROJECT_ROOT / "queries").glob("[0-9][0-9]-*.rq"))
-EXPECTED = Path(__file__).parents[1] / "data" / "competency"
 
 
 @pytest.fixture(scope="module")
@@ -31,22 +30,6 @@ def store(config, built) -> ox.Store:
 @pytest.fixture(scope="module")
 def ns(config) -> ProjectNamespaces:
     return ProjectNamespaces(config.base_iri)
-
-
-def _cell(term, base: str) -> str:
-    if isinstance(term, ox.NamedNode):
-        return term.value[len(base) :] if term.value.startswith(base + "/") else term.value
-    return term.value
-
-
-def _answer(path: Path, store: ox.Store, ns: ProjectNamespaces, columns: list[str]) -> Counter:
-    results = execute(store, ns.rebase(path.read_text(encoding="utf-8")), ns)
-    names = {v.value for v in results.variables}
-    missing = set(columns) - names
-    assert not missing, f"{path.name} does not select {sorted(missing)}"
-    return Counter(
-        tuple((c, _cell(row[c], ns.base)) for c in columns if row[c] is not None) for row in results
-    )
 
 
 def test_there_are_at_least_30_questions():
@@ -76,7 +59,7 @@ def test_competency_question(path, store, ns):
     want = Counter(
         tuple((c, row[c]) for c in columns if row.get(c) is not None) for row in expected["rows"]
     )
-    got = _answer(path, store, ns, columns)
+    got = competency_answer(path, store, ns, columns)
     assert got == want, (
         f"{path.name}\n  missing: {sorted(want - got)}\n  unexpected: {sorted(got - want)}"
     )

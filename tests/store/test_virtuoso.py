@@ -20,11 +20,11 @@ import pyoxigraph as ox
 import pytest
 import requests
 from click.testing import CliRunner
+from competency_support import EXPECTED, competency_answer
 from conftest import VIRTUOSO_MISSING
 from rdflib.compare import isomorphic
 from reliability_support import cli_env
 from sparql_support import WIKIDATA, endpoint_server
-from test_competency import EXPECTED, _answer
 from test_remote_store import CSTO_DOC, OTHER_GRAPH, QUERIES, _bindings, _graph
 
 from bench.remote_store import remote_release
@@ -202,7 +202,9 @@ def test_competency_answers_from_virtuoso(virtuoso_config, path):
         tuple((c, row[c]) for c in columns if row.get(c) is not None) for row in expected["rows"]
     )
     store = open_store(current_release(virtuoso_config))
-    assert _answer(path, store, ProjectNamespaces(virtuoso_config.base_iri), columns) == want
+    assert (
+        competency_answer(path, store, ProjectNamespaces(virtuoso_config.base_iri), columns) == want
+    )
 
 
 def test_someone_elses_graph_in_virtuoso_stays_out_of_every_answer(servers):
