@@ -32,7 +32,7 @@ from ..strict_text import (
     parse_urlencoded,
     raw_query_string,
 )
-from . import answers, formats
+from . import answers, formats, sandbox
 from .description import RDFLIB_FORMATS, graph_sizes, read_examples, service_description
 from .pool import ClientGone, MemoryExceeded, WorkerDied
 from .queries import Lease, LocalQueries
@@ -248,11 +248,18 @@ def _run(protocol: ProtocolRequest) -> Response:
         federation_timeout=config.federation_timeout,
         budget=config.query_timeout,
     )
-    response = _dispatch(job, fmt, config.query_timeout)
-    return answers.keep(build, tag, response, cut=CUT_HEADER in response.headers)
+    response, stream = _dispatch_stream(job, fmt, config.query_timeout)
+    cut = CUT_HEADER in response.headers
+    return answers.keep(build, tag, response, cut=cut, reached_out=stream.relayed > 0)
 
 
 def _dispatch(job: Job, fmt: formats.Format, timeout: float, client: str | None = None) -> Response:
+    return _dispatch_stream(job, fmt, timeout, client)[0]
+
+
+def _dispatch_stream(
+    job: Job, fmt: formats.Format, timeout: float, client: str | None = None
+) -> tuple[Response, _Stream]:
     client = client or request.remote_addr or "unknown"
     deadline = time.monotonic() + timeout
     client_gone = _connection_closed(request.environ)
@@ -268,6 +275,10 @@ def _dispatch(job: Job, fmt: formats.Format, timeout: float, client: str | None 
     stream = _Stream(service, lease, deadline, timeout)
     stream.memory_limit_kib = current_app.config["TREATYGRAPH"].query_memory_mb * 1024
     stream.client_gone = client_gone
+    # What the worker may have requests made to: the SERVICE endpoints the reader found and
+    # allowed (or their mirrors), and the release's remote store, if it has one.
+    stream.services = frozenset(job.mirrors.get(call.iri, call.iri) for call in job.query.services)
+    stream.store_url = getattr(current_build().store, "query_url", None)
     try:
         lease.worker.send(job)
         first = stream.next_message()
@@ -286,8 +297,9 @@ def _dispatch(job: Job, fmt: formats.Format, timeout: float, client: str | None 
         headers[CUT_HEADER] = f"rows={cut}"
     if first[0] == "complete":
         stream.finish(clean=True)
-        return Response(first[2], status=200, headers=headers, content_type=fmt.content_type)
-    return Response(stream, status=200, headers=headers, content_type=fmt.content_type)
+        response = Response(first[2], status=200, headers=headers, content_type=fmt.content_type)
+        return response, stream
+    return Response(stream, status=200, headers=headers, content_type=fmt.content_type), stream
 
 
 def _connection_closed(environ: dict) -> Callable[[], bool]:
@@ -322,11 +334,21 @@ class _Stream:
         self.closed = False
         self.memory_limit_kib: int | None = None
         self.client_gone: Callable[[], bool] = lambda: False
+        self.services: frozenset[str] = frozenset()
+        self.store_url: str | None = None
+        # Requests made for the worker to anyone but the release's store: its answer is not kept.
+        self.relayed = 0
+
+    def relay(self, payload: dict, seconds: float) -> dict:
+        if payload.get("url") != self.store_url:
+            self.relayed += 1
+        allowed = self.services | ({self.store_url} if self.store_url else set())
+        return sandbox.relay(payload, allowed, seconds, self.memory_limit_kib * 1024)
 
     def next_message(self):
         try:
             message = self.lease.worker.receive(
-                self.deadline, self.memory_limit_kib, self.client_gone
+                self.deadline, self.memory_limit_kib, self.client_gone, self.relay
             )
         except ClientGone:
             self.finish(clean=False)

@@ -92,10 +92,15 @@ def served(build: OpenBuild, tag: str | None) -> Response | None:
     return _cacheable(Response(kept.body, content_type=kept.content_type), tag)
 
 
-def keep(build: OpenBuild, tag: str | None, response: Response, cut: bool) -> Response:
-    """Keep a complete answer and say for how long others may; say no-store for the rest."""
+def keep(
+    build: OpenBuild, tag: str | None, response: Response, cut: bool, reached_out: bool
+) -> Response:
+    """Keep a complete answer and say for how long others may; say no-store for the rest.
+
+    `reached_out`: the evaluation had requests made for it (a SERVICE call, whatever the reader
+    saw), so its answer depends on another server and is never kept."""
     complete = response.status_code == 200 and response.is_sequence
-    if tag is None or not complete or cut:
+    if tag is None or not complete or cut or reached_out:
         response.cache_control.no_store = True
         return response
     body = response.get_data()

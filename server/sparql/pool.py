@@ -62,8 +62,13 @@ class WorkerEnd:
         deadline: float,
         memory_limit_kib: int | None = None,
         client_gone: Callable[[], bool] = lambda: False,
+        relay: Callable[[dict, float], dict] | None = None,
     ):
         """The next message; None when the deadline passes first.
+
+        A worker's request for the network ("relay", request) is made here by `relay` (given the
+        seconds left) and answered down the pipe, and the wait goes on; without `relay` it is
+        refused.
 
         While waiting, the worker's resident memory is checked a few times a second, and
         `MemoryExceeded` raised when it passes the limit; `ClientGone` when the client has closed
@@ -75,9 +80,15 @@ class WorkerEnd:
                 return None
             if self.conn.poll(min(remaining, WATCH_INTERVAL)):
                 try:
-                    return self.conn.recv()
+                    message = self.conn.recv()
                 except (EOFError, OSError):
                     raise WorkerDied(f"query worker {self.pid} ended unexpectedly") from None
+                if message[0] != "relay":
+                    return message
+                seconds = deadline - time.monotonic()
+                answer = relay(message[1], seconds) if relay else {"error": "no network here"}
+                self.conn.send(("relayed", answer))
+                continue
             if memory_limit_kib and (self.rss_kib() or 0) > memory_limit_kib:
                 raise MemoryExceeded(memory_limit_kib)
             if client_gone():

@@ -28,6 +28,7 @@ from treatygraph.store.opening import open_store
 from treatygraph.store.remote import RemoteStoreError
 
 from ..formats import BY_KEY
+from .sandbox import RelayOpener, deny_network
 
 # A worker ends itself this long after its job's budget, should nobody be left to stop it (its web
 # process and broker killed): SIGALRM's default action ends the process wherever it is.
@@ -113,6 +114,11 @@ def run(fd: int) -> None:
 def main(conn) -> None:
     """Serve jobs from the pipe until it closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    deny_network()
+    import SPARQLWrapper.Wrapper
+
+    # Every HTTP request the worker makes (SERVICE calls, a remote store) goes down its pipe.
+    SPARQLWrapper.Wrapper.urlopener = RelayOpener(conn)
     stores: dict[str, ox.Store] = {}
     conn.send(("ready",))  # imports done: the pool hands this worker out from now on
     while True:
@@ -165,6 +171,9 @@ def answer(job: Job, conn, stores: dict[str, ox.Store]) -> None:
     except RemoteStoreError as err:
         conn.send(("error", err.status, str(err)))
         return
+    except PermissionError as err:
+        conn.send(_refused_or_unreadable(stores, job, err))
+        return
     except OSError as err:
         conn.send(("error", 500, f"the store could not be read: {err}"))
         return
@@ -177,6 +186,12 @@ def answer(job: Job, conn, stores: dict[str, ox.Store]) -> None:
     except ResultAborted as err:
         conn.send(("abort", str(err)))
         return
+    except PermissionError as err:
+        if sink.started:
+            conn.send(("abort", NETWORK_REFUSED))
+        else:
+            conn.send(_refused_or_unreadable(stores, job, err))
+        return
     except (OSError, ValueError, RuntimeError) as err:
         if sink.started:
             conn.send(("abort", f"evaluation failed midway: {err}"))
@@ -184,6 +199,21 @@ def answer(job: Job, conn, stores: dict[str, ox.Store]) -> None:
             conn.send(("error", 500, f"the query could not be evaluated: {err}"))
         return
     sink.finish(cut)
+
+
+NETWORK_REFUSED = (
+    "the query asked Oxigraph to call a SERVICE itself, which this endpoint never lets it do "
+    "(SERVICE calls are made by the endpoint, to allowlisted endpoints, written as "
+    "`SERVICE <iri> { … }`)"
+)
+
+
+def _refused_or_unreadable(stores: dict, job: Job, err: PermissionError) -> tuple:
+    """A PermissionError with the store open is the sandbox refusing a socket (a 502, as any
+    SERVICE failure); before that, the store's files could not be read."""
+    if job.release in stores:
+        return ("error", 502, NETWORK_REFUSED)
+    return ("error", 500, f"the store could not be read: {err}")
 
 
 def _dataset_options(job: Job) -> dict:

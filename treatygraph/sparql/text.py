@@ -190,7 +190,14 @@ def query_form(raw: str) -> tuple[str | None, bool]:
     tokens = tokenize(decode_escapes(raw))
     position = _prologue(tokens)[2]
     form = tokens[position].keyword if position < len(tokens) else None
-    return form, any(t.keyword == "SERVICE" for t in tokens)
+    return form, any(_may_be_service(t) for t in tokens)
+
+
+def _may_be_service(token: Token) -> bool:
+    if token.kind not in ("word", "pname", "other", "operators"):
+        return False
+    head = token.text.partition(":")[0] if token.kind == "pname" else token.text
+    return "SERVICE" in head.upper()
 
 
 def with_prologue(text: str, predeclared: dict[str, str]) -> str:
@@ -257,6 +264,7 @@ def _services(
     depths = _group_depths(tokens)
     for i, token in enumerate(tokens):
         if token.keyword != "SERVICE":
+            _check_not_glued(token)
             continue
         if calls and token.start < calls[-1].end:
             raise QueryRefused("a SERVICE inside another SERVICE is not supported")
@@ -288,6 +296,18 @@ def _services(
             )
         )
     return calls
+
+
+def _check_not_glued(token: Token) -> None:
+    """Refuse SERVICE run together with what follows it (`SERVICE:x`, `SERVICEex:y`,
+    `SERVICESILENT`): Oxigraph matches keywords without a word boundary, so it reads these as
+    SERVICE and an endpoint, where a tokenizer reads one name. Only a prefixed name's local part
+    (after its first colon) may hold the word, since both read that part whole."""
+    if _may_be_service(token):
+        raise QueryRefused(
+            f"{token.text!r} at character {token.start + 1} runs the word SERVICE together "
+            "with what follows; write SERVICE, a space, then the endpoint (or rename the prefix)"
+        )
 
 
 def _name(token: Token) -> str:
