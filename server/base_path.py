@@ -32,7 +32,8 @@ def strip_base_path():
     path = request.path
     if not prefix or not (path == prefix or path.startswith(prefix + "/")):
         return None
-    target = path[len(prefix) :] or "/"
+    # One leading slash only: `//host/x` or `/\host/x` is another site's address to a browser.
+    target = "/" + path[len(prefix) :].lstrip("/\\")
     query = request.query_string.decode("latin-1")
     response = redirect(
         target + (f"?{query}" if query else ""),

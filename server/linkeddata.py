@@ -8,12 +8,23 @@ the server resolves its own IRIs whatever host it runs on.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
+import threading
 from collections.abc import Callable, Iterable
 
 import pyoxigraph as ox
-from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from .builds import NoBuild, current_build
 from .catalog import Catalog, catalog
@@ -326,6 +337,38 @@ def dataset_iri():
     return response
 
 
+# A search costs CPU in the web process in proportion to its text (fuzzy suggestions): its
+# length is capped, and one address may run only a few at once (per web process).
+MAX_SEARCH_CHARACTERS = 200
+SEARCHES_PER_CLIENT = 2
+SEARCHES = "treatygraph.searches"
+
+
+class SearchSlots:
+    """How many searches each client address is running in this web process."""
+
+    def __init__(self):
+        self._running: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def slot(self, client: str):
+        """Whether this client may search now; counted while the search runs."""
+        with self._lock:
+            running = self._running.get(client, 0)
+            admitted = running < SEARCHES_PER_CLIENT
+            if admitted:
+                self._running[client] = running + 1
+        try:
+            yield admitted
+        finally:
+            if admitted:
+                with self._lock:
+                    self._running[client] -= 1
+                    if not self._running[client]:
+                        del self._running[client]
+
+
 @blueprint.get("/search")
 def search():
     try:
@@ -333,6 +376,24 @@ def search():
     except UnreadableRequest as err:
         return Response(f"{err}\n", 400, mimetype="text/plain")
     text = args.get("q", "").strip()
+    if len(text) > MAX_SEARCH_CHARACTERS:
+        message = (
+            f"the search text `q` is {len(text):,} characters; at most {MAX_SEARCH_CHARACTERS}"
+        )
+        return Response(message + "\n", 400, mimetype="text/plain")
+    slots = current_app.extensions.setdefault(SEARCHES, SearchSlots())
+    with slots.slot(request.remote_addr or "unknown") as admitted:
+        if not admitted:
+            return Response(
+                f"at most {SEARCHES_PER_CLIENT} searches at once from one address; try again\n",
+                429,
+                mimetype="text/plain",
+                headers={"Retry-After": "1"},
+            )
+        return _search(args, text)
+
+
+def _search(args, text: str) -> Response:
     cat = catalog()
     hits = cat.search(text) if text else []
     suggestions = cat.similar(text) if text and not hits else []

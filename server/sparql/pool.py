@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -150,6 +151,16 @@ class Worker(WorkerEnd):
         self.conn.close()
 
 
+def exit_reason(returncode: int) -> str:
+    """`killed by SIGSEGV` for a negative return code, `exit status N` otherwise."""
+    if returncode < 0:
+        try:
+            return f"killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"killed by signal {-returncode}"
+    return f"exit status {returncode}"
+
+
 class QueryPool:
     """`size` workers; a query borrows one and gives it back, or has it killed and replaced.
 
@@ -266,10 +277,14 @@ class QueryPool:
         Returns the seconds the kill took.
         """
         started = time.monotonic()
+        ended = worker.process.poll()
         worker.kill()
         took = time.monotonic() - started
         self.kills += 1
-        log.warning("query worker %s killed in %.3f s", worker.pid, took)
+        if ended is None:
+            log.warning("query worker %s killed in %.3f s", worker.pid, took)
+        else:
+            log.error("query worker %s had died: %s", worker.pid, exit_reason(ended))
         with self._changed:
             self._busy.discard(worker)
             if self._counted() < self.size + self.spares:  # not when one is already under way

@@ -240,11 +240,27 @@ def syntax_message(text: str, err: SyntaxError) -> str:
     line_no, column = int(found.group(1)), int(found.group(2))
     lines = text.splitlines() or [""]
     line_no = min(line_no, len(lines))
-    shown = [f"  {n:>3} | {lines[n - 1]}" for n in range(max(1, line_no - 2), line_no + 1)]
-    caret = " " * (8 + max(0, min(column - 1, len(lines[line_no - 1])))) + "^"
+    # Long lines are shown as a window around the column: an error never echoes the whole text.
+    start = max(0, column - 1 - SHOWN_CHARACTERS // 2)
+    shown = [
+        f"  {n:>3} | {_window(lines[n - 1], start)}"
+        for n in range(max(1, line_no - 2), line_no + 1)
+    ]
+    offset = 4 if start else 0  # the "... " in front of a window that does not start the line
+    caret = " " * (8 + offset + max(0, min(column - 1, len(lines[line_no - 1])) - start)) + "^"
     return (
         f"SPARQL syntax error at line {line_no}, column {column}: "
         f"{message.split(': ', 1)[-1]}\n\n" + "\n".join(shown) + f"\n{caret}"
+    )
+
+
+SHOWN_CHARACTERS = 160
+
+
+def _window(line: str, start: int) -> str:
+    part = line[start : start + SHOWN_CHARACTERS]
+    return (
+        ("... " if start else "") + part + (" ..." if start + SHOWN_CHARACTERS < len(line) else "")
     )
 
 

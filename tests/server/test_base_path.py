@@ -98,3 +98,12 @@ def test_every_iri_on_the_home_page_parses_with_rdflib_locally(home, built, live
         for local in (f"{live_server.url}{path}", f"{live_server.url}{base_path}{path}"):
             graph = rdflib.Graph().parse(local)
             assert (canonical, None, None) in graph, f"{local} says nothing about {canonical}"
+
+
+@pytest.mark.parametrize("path", ["/treatygraph//evil.example/x", "/treatygraph/\\evil.example/x"])
+def test_canonical_path_redirect_stays_on_the_site(client, path):
+    response = client.get(path)
+    assert response.status_code == 301
+    location = response.headers["Location"]
+    assert location == "/evil.example/x"
+    assert not urlsplit(location).netloc

@@ -32,6 +32,12 @@ VOLATILE_FUNCTIONS = frozenset(("NOW", "RAND", "UUID", "STRUUID"))
 # Deeper nesting than this overflows the parser's stack (in the worker; it is refused before).
 MAX_NESTING = 300
 MAX_SERVICES = 8  # each one is a call to a remote endpoint
+# Long flat chains (a path of 20,000 steps, 50,000 `|`, 30,000 UNIONs …) overflow the parser's
+# stack just as deep nesting does; no query anyone writes comes near these. Operators are counted
+# as runs of operator characters other than the separators . ; , and as chaining keywords.
+MAX_TOKENS = 20_000
+MAX_OPERATORS = 2_000
+_CHAINING_WORDS = frozenset(("UNION", "MINUS", "OPTIONAL", "FILTER", "BIND", "VALUES"))
 
 _ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 
@@ -140,10 +146,18 @@ def _code_point(match: re.Match) -> str:
     return chr(value)
 
 
-def tokenize(text: str) -> list[Token]:
-    """The significant tokens of a decoded query: no whitespace, no comments."""
+def tokenize(text: str, limit: int | None = None) -> list[Token]:
+    """The significant tokens of a decoded query: no whitespace, no comments.
+
+    With `limit`, reading stops (QueryTextError) at the first token past it, so an oversized
+    text costs no more than a query at the limit."""
     tokens = []
     for match in _TOKENS.finditer(text):
+        if limit is not None and len(tokens) >= limit:
+            raise QueryTextError(
+                f"the query has more than {limit:,} tokens (words, names, values, operators); "
+                "send long lists of values in smaller queries"
+            )
         kind = match.lastgroup
         if kind in ("ws", "comment"):
             continue
@@ -159,7 +173,8 @@ def read_query(
 ) -> QueryText:
     """Decode and read a query; refuse updates and every SERVICE whose IRI is not allowlisted."""
     text = decode_escapes(raw)
-    tokens = tokenize(text)
+    tokens = tokenize(text, limit=MAX_TOKENS)
+    _check_operators(tokens)
     _check_nesting(tokens)
     prefixes, base, position = _prologue(tokens)
     form = tokens[position].keyword if position < len(tokens) else None
@@ -210,6 +225,19 @@ def with_prologue(text: str, predeclared: dict[str, str]) -> str:
     lines += [f"PREFIX {name}: <{iri}>" for name, iri in {**predeclared, **prefixes}.items()]
     body = text[tokens[position].start :] if position < len(tokens) else ""
     return "\n".join([*lines, body])
+
+
+def _check_operators(tokens: list[Token]) -> None:
+    operators = sum(
+        1
+        for t in tokens
+        if (t.kind == "operators" and t.text.strip(".;,")) or t.keyword in _CHAINING_WORDS
+    )
+    if operators > MAX_OPERATORS:
+        raise QueryTextError(
+            f"the query chains {operators:,} operators (/, |, &&, +, UNION …); at most "
+            f"{MAX_OPERATORS:,} are read"
+        )
 
 
 def _check_nesting(tokens: list[Token]) -> None:
@@ -279,10 +307,12 @@ def _services(
         if iri not in allowlist:
             allowed = ", ".join(f"<{a}>" for a in allowlist) or "none"
             raise QueryRefused(
-                f"SERVICE <{iri}> is not allowed; this endpoint federates only with: {allowed}"
+                f"SERVICE <{_shown(iri)}> is not allowed; this endpoint federates only with: {allowed}"
             )
         if j + 1 >= len(tokens) or tokens[j + 1].text != "{":
-            raise QueryTextError(f"SERVICE <{iri}> must be followed by a group pattern {{ … }}")
+            raise QueryTextError(
+                f"SERVICE <{_shown(iri)}> must be followed by a group pattern {{ … }}"
+            )
         close = _matching_brace(tokens, j + 1)
         calls.append(
             ServiceCall(
@@ -305,9 +335,14 @@ def _check_not_glued(token: Token) -> None:
     (after its first colon) may hold the word, since both read that part whole."""
     if _may_be_service(token):
         raise QueryRefused(
-            f"{token.text!r} at character {token.start + 1} runs the word SERVICE together "
+            f"{_shown(token.text)!r} at character {token.start + 1} runs the word SERVICE together "
             "with what follows; write SERVICE, a space, then the endpoint (or rename the prefix)"
         )
+
+
+def _shown(text: str, limit: int = 80) -> str:
+    """A piece of the query as an error message shows it: never the whole of a huge token."""
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _name(token: Token) -> str:
@@ -396,19 +431,23 @@ def _constraint_end(tokens: list[Token], index: int) -> int | None:
 def _service_iri(token: Token, prefixes: dict[str, str], base: str | None) -> str:
     if token.kind == "var":
         raise QueryRefused(
-            f"SERVICE {token.text}: a variable as SERVICE endpoint is not allowed; name the endpoint"
+            f"SERVICE {_shown(token.text)}: a variable as SERVICE endpoint is not allowed; name the endpoint"
         )
     if token.kind == "iri":
         iri = _resolve(token.text[1:-1], base)
     elif token.kind == "pname":
         name, _, local = token.text.partition(":")
         if name not in prefixes:
-            raise QueryTextError(f"SERVICE {token.text}: prefix {name}: is not declared")
+            raise QueryTextError(
+                f"SERVICE {_shown(token.text)}: prefix {_shown(name)}: is not declared"
+            )
         iri = _resolve(prefixes[name] + re.sub(r"\\(.)", r"\1", local), base)
     else:
-        raise QueryTextError(f"SERVICE must be followed by an endpoint IRI, not {token.text!r}")
+        raise QueryTextError(
+            f"SERVICE must be followed by an endpoint IRI, not {_shown(token.text)!r}"
+        )
     if not urlsplit(iri).scheme:
-        raise QueryRefused(f"SERVICE <{iri}>: the endpoint IRI must be absolute")
+        raise QueryRefused(f"SERVICE <{_shown(iri)}>: the endpoint IRI must be absolute")
     return iri
 
 
