@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from multiprocessing.connection import Connection
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ JOBS_PER_WORKER = 20_000
 GROWTH_KIB = 256 * 1024
 MEMORY_CHECK_JOBS = 16  # memory is read after the first job, then every this many
 START_TIMEOUT = 60.0  # seconds a new worker may take to say it is ready
+RELAY_WATCH_INTERVAL = 0.01  # seconds between looks at a relayed request and its worker
 
 
 class MemoryExceeded(Exception):
@@ -67,33 +69,61 @@ class WorkerEnd:
     ):
         """The next message; None when the deadline passes first.
 
-        A worker's request for the network ("relay", request) is made here by `relay` (given the
-        seconds left) and answered down the pipe, and the wait goes on; without `relay` it is
-        refused.
+        A worker's request for the network ("relay", request) is made by `relay` (given the seconds
+        left) in a thread of its own and answered down the pipe, and the wait goes on; without
+        `relay` it is refused. The worker is watched while its request is out, so a worker that
+        dies meanwhile fails its request at once, not when the remote answers.
 
         While waiting, the worker's resident memory is checked a few times a second, and
         `MemoryExceeded` raised when it passes the limit; `ClientGone` when the client has closed
         its connection, so nobody's worker stays busy for an answer nobody will read.
         """
+        pending: Future | None = None
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
-            if self.conn.poll(min(remaining, WATCH_INTERVAL)):
-                try:
-                    message = self.conn.recv()
-                except (EOFError, OSError):
-                    raise WorkerDied(f"query worker {self.pid} ended unexpectedly") from None
+            interval = WATCH_INTERVAL if pending is None else RELAY_WATCH_INTERVAL
+            if self.conn.poll(min(remaining, interval)):
+                message = self._read()
                 if message[0] != "relay":
                     return message
-                seconds = deadline - time.monotonic()
-                answer = relay(message[1], seconds) if relay else {"error": "no network here"}
-                self.conn.send(("relayed", answer))
-                continue
+                pending = self._start_relay(relay, message[1], deadline)
+            elif pending is not None and pending.done():
+                self._answer(("relayed", pending.result()))
+                pending = None
             if memory_limit_kib and (self.rss_kib() or 0) > memory_limit_kib:
                 raise MemoryExceeded(memory_limit_kib)
             if client_gone():
                 raise ClientGone()
+
+    def _read(self):
+        try:
+            return self.conn.recv()
+        except (EOFError, OSError):
+            raise WorkerDied(f"query worker {self.pid} ended unexpectedly") from None
+
+    def _answer(self, message) -> None:
+        try:
+            self.conn.send(message)
+        except OSError:
+            raise WorkerDied(f"query worker {self.pid} ended unexpectedly") from None
+
+    @staticmethod
+    def _start_relay(relay: Callable[[dict, float], dict] | None, request: dict, deadline: float) -> Future:
+        answer: Future = Future()
+        if relay is None:
+            answer.set_result({"error": "no network here"})
+            return answer
+
+        def make() -> None:
+            try:
+                answer.set_result(relay(request, deadline - time.monotonic()))
+            except BaseException as error:  # handed to the waiting thread, which raises it
+                answer.set_exception(error)
+
+        threading.Thread(target=make, name="service-relay", daemon=True).start()
+        return answer
 
     def rss_kib(self) -> int | None:
         """Resident memory of the worker process (Linux /proc), None if unknown."""
