@@ -245,6 +245,7 @@ def _run(protocol: ProtocolRequest) -> Response:
         named_graphs=protocol.named_graphs,
         max_rows=config.max_result_rows,
         mirrors=dict(config.service_mirrors),
+        base_iri=build.ns.id,
         federation_timeout=config.federation_timeout,
         budget=config.query_timeout,
     )
@@ -424,7 +425,7 @@ def _landing() -> Response:
     endpoint_iri = url_for("sparql.endpoint", _external=True)
     body = rendered(
         ("service description", fmt.key),
-        lambda: service_description(endpoint_iri, _sizes(build)).serialize(
+        lambda: service_description(endpoint_iri, _sizes(build), build.ns).serialize(
             format=RDFLIB_FORMATS[fmt.key], encoding="utf-8"
         ),
     )
@@ -452,6 +453,7 @@ def _select(build, sparql: str) -> list[dict]:
         named_graphs=None,
         max_rows=config.max_result_rows,
         mirrors={},
+        base_iri=build.ns.id,
         federation_timeout=config.federation_timeout,
         budget=config.query_timeout,
     )

@@ -32,12 +32,18 @@ def graph_sizes(select: Callable[[str], list[dict]]) -> tuple[int, dict[str, int
     return total, named
 
 
-def service_description(endpoint: str, sizes: tuple[int, dict[str, int]]) -> Graph:
-    """The SPARQL 1.1 Service Description of the endpoint (sd: and void: vocabularies)."""
+def service_description(
+    endpoint: str, sizes: tuple[int, dict[str, int]], ns: ProjectNamespaces
+) -> Graph:
+    """The SPARQL 1.1 Service Description of the endpoint (sd: and void: vocabularies), with
+    the base IRI relative IRIs in a query resolve against (`tg:queryBaseIRI`: SPARQL 1.1
+    Protocol lets a service choose it, and sd: has no term for it)."""
     graph = Graph()
     graph.bind("sd", SD)
     graph.bind("void", VOID)
+    graph.bind("tg", ns.tg)
     service = URIRef(endpoint)
+    graph.add((service, ns.tg.queryBaseIRI, URIRef(ns.id)))
     graph.add((service, RDF.type, SD.Service))
     graph.add((service, SD.endpoint, service))
     graph.add((service, SD.supportedLanguage, SD.SPARQL11Query))

@@ -51,6 +51,7 @@ class Job:
     named_graphs: tuple[str, ...] | None
     max_rows: int
     mirrors: dict[str, str]
+    base_iri: str  # what relative IRIs in the query resolve against
     federation_timeout: float
     budget: float  # seconds from receipt
 
@@ -217,6 +218,10 @@ def _refused_or_unreadable(stores: dict, job: Job, err: PermissionError) -> tupl
 
 
 def _dataset_options(job: Job) -> dict:
+    return {"base_iri": job.base_iri, **_dataset(job)}
+
+
+def _dataset(job: Job) -> dict:
     if job.default_graphs is not None or job.named_graphs is not None:
         options: dict = {"default_graph": [ox.NamedNode(g) for g in job.default_graphs or ()]}
         if job.named_graphs is not None:
@@ -250,11 +255,23 @@ def syntax_message(text: str, err: SyntaxError) -> str:
     caret = " " * (8 + offset + max(0, min(column - 1, len(lines[line_no - 1])) - start)) + "^"
     return (
         f"SPARQL syntax error at line {line_no}, column {column}: "
-        f"{message.split(': ', 1)[-1]}\n\n" + "\n".join(shown) + f"\n{caret}"
+        f"{_explained(message.split(': ', 1)[-1])}\n\n" + "\n".join(shown) + f"\n{caret}"
     )
 
 
 SHOWN_CHARACTERS = 160
+# The parser reports a malformed IRI as the only token it expected, in the middle of a list.
+_BAD_IRI = re.compile(r"expected (?:one of )?(?:[^,]+, )*IRI parsing failed(?:, [^,]+)*")
+
+
+def _explained(message: str) -> str:
+    if "IRI parsing failed" not in message:
+        return message
+    return _BAD_IRI.sub(
+        "this IRI is not valid (an IRI is absolute, or relative to the base IRI; "
+        "see the service description's tg:queryBaseIRI)",
+        message,
+    )
 
 
 def _window(line: str, start: int) -> str:

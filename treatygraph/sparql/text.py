@@ -215,12 +215,13 @@ def _may_be_service(token: Token) -> bool:
     return "SERVICE" in head.upper()
 
 
-def with_prologue(text: str, predeclared: dict[str, str]) -> str:
-    """The query with one prologue in front: its base first, then the predeclared prefixes and
-    its own (its own win), each IRI absolute. SPARQL 1.1 lets BASE and PREFIX come in any order;
-    some stores (Virtuoso) read only BASE first."""
+def with_prologue(text: str, predeclared: dict[str, str], base_iri: str | None = None) -> str:
+    """The query with one prologue in front: its base (its own, resolved against `base_iri`, or
+    `base_iri`) first, then the predeclared prefixes and its own (its own win). SPARQL 1.1 lets
+    BASE and PREFIX come in any order; some stores (Virtuoso) read only BASE first."""
     tokens = tokenize(text)
     prefixes, base, position = _prologue(tokens)
+    base = _resolve(base, base_iri) if base else base_iri
     lines = [f"BASE <{base}>"] if base else []
     lines += [f"PREFIX {name}: <{iri}>" for name, iri in {**predeclared, **prefixes}.items()]
     body = text[tokens[position].start :] if position < len(tokens) else ""

@@ -248,15 +248,18 @@ class RemoteStore:
         use_default_graph_as_union: bool = False,
         default_graph: Sequence[ox.NamedNode] | None = None,
         named_graphs: Sequence[ox.NamedNode] | None = None,
+        base_iri: str | None = None,
     ):
         """Run a query remotely; the answer as pyoxigraph's QuerySolutions, QueryBoolean or
         an iterator of triples, as `Store.query` gives them."""
         form, calls_out = query_form(query)
         if not calls_out:
             # Oxigraph's own syntax errors, with the asker's line numbers (evaluated on nothing).
-            self._parser.query(query, prefixes=prefixes, use_default_graph_as_union=True)
+            self._parser.query(
+                query, prefixes=prefixes, base_iri=base_iri, use_default_graph_as_union=True
+            )
         defaults, named = self._dataset(use_default_graph_as_union, default_graph, named_graphs)
-        text = self.dialect.query_text(with_prologue(query, prefixes or {}), form)
+        text = self.dialect.query_text(with_prologue(query, prefixes or {}, base_iri), form)
         response = self._send(text, form, defaults, named)
         if form in ("CONSTRUCT", "DESCRIBE"):
             answer = self.dialect.triples(response.read())

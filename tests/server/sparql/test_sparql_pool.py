@@ -126,6 +126,7 @@ def _job(config, text: str, key: str, max_rows: int = 100_000) -> Job:
         named_graphs=None,
         max_rows=max_rows,
         mirrors={},
+        base_iri=ProjectNamespaces(config.base_iri).id,
         federation_timeout=5.0,
         budget=30.0,
     )

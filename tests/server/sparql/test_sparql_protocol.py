@@ -15,7 +15,7 @@ from rdflib.namespace import RDFS, VOID
 from rdflib.query import Result
 from sparql_support import ARMENIA, CSTO, endpoint_server
 
-from treatygraph.rdf.namespaces import SD
+from treatygraph.rdf.namespaces import SD, ProjectNamespaces
 
 LABELS = f"SELECT ?label WHERE {{ <{CSTO}> rdfs:label ?label }}"
 CONSTRUCT_CSTO = f"CONSTRUCT {{ <{CSTO}> ?p ?o }} WHERE {{ <{CSTO}> ?p ?o }}"
@@ -338,7 +338,7 @@ def test_cors_is_open_for_reads_without_credentials(url):
 @pytest.mark.parametrize(
     "media_type", ["text/turtle", "application/ld+json", "application/rdf+xml"]
 )
-def test_service_description_for_rdf_clients(url, media_type):
+def test_service_description_for_rdf_clients(url, media_type, config):
     response = requests.get(url, headers={"Accept": media_type}, timeout=10)
     assert response.status_code == 200
     assert response.headers["Content-Type"].split(";")[0] == media_type
@@ -358,6 +358,34 @@ def test_service_description_for_rdf_clients(url, media_type):
     named = list(graph.objects(dataset, SD.namedGraph))
     assert named
     assert all(int(graph.value(graph.value(n, SD.graph), VOID.triples)) > 0 for n in named)
+    ns = ProjectNamespaces(config.base_iri)
+    assert str(graph.value(service, ns.tg.queryBaseIRI)) == ns.id
+
+
+def test_relative_iris_resolve_against_the_stated_base(url, config):
+    """`<organization/csto>` is the CSTO's IRI, resolved against the base the description gives."""
+    query = "SELECT ?label WHERE { <organization/csto> rdfs:label ?label }"
+    response = requests.get(url, params={"query": query, "format": "json"}, timeout=10)
+    assert response.status_code == 200, response.text
+    assert response.json()["results"]["bindings"], "the relative IRI found no labels"
+    construct = "CONSTRUCT { <s> <p> 1 } WHERE {}"
+    response = requests.get(url, params={"query": construct, "format": "nt"}, timeout=10)
+    assert response.status_code == 200, response.text
+    ns = ProjectNamespaces(config.base_iri)
+    triple = (rdflib.URIRef(f"{ns.id}s"), rdflib.URIRef(f"{ns.id}p"), rdflib.Literal(1))
+    assert triple in _graph(response)
+
+
+def test_the_query_own_base_wins_over_the_service_one(url):
+    query = "BASE <http://example.org/x/> ASK { FILTER(STR(<y>) = 'http://example.org/x/y') }"
+    response = requests.get(url, params={"query": query, "format": "json"}, timeout=10)
+    assert response.json()["boolean"] is True
+
+
+def test_a_malformed_iri_is_a_400_that_says_so(url):
+    response = requests.get(url, params={"query": "ASK { <http://a b> ?p ?o }"}, timeout=10)
+    assert response.status_code == 400
+    assert "IRI is not valid" in response.text and "queryBaseIRI" in response.text
 
 
 def test_format_parameter_chooses_between_description_and_editor(url):
