@@ -16,6 +16,8 @@ from werkzeug.serving import make_server
 from treatygraph.core.config import PROJECT_ROOT, Config
 from treatygraph.publish.build import build
 
+pytest_plugins = ["w3c_endpoints"]  # endpoints over the W3C SPARQL suites' data
+
 TESTS = Path(__file__).parent
 TEST_DATA = TESTS / "data"
 
