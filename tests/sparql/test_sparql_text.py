@@ -19,6 +19,7 @@ from treatygraph.sparql.text import (
     QueryRefused,
     QueryTextError,
     blank_out,
+    dataset_clause,
     decode_escapes,
     read_query,
     splice,
@@ -254,3 +255,20 @@ def test_whatever_the_reader_lets_through_never_calls_out(silent, template):
     worker.join(5)
     time.sleep(0.01)
     assert len(silent.connections) == before, f"pyoxigraph called out for: {text!r}"
+
+
+def test_dataset_clause_names_the_graphs_resolved():
+    query = (
+        "BASE <http://example.org/q/> PREFIX ex: <http://example.org/g/>\n"
+        "SELECT * FROM <data.ttl> FROM ex:one FROM NAMED ex:two # FROM <not-this>\n"
+        "WHERE { ?s ?p 'FROM <nor-this>' }"
+    )
+    assert dataset_clause(query, {}) == (
+        ["http://example.org/q/data.ttl", "http://example.org/g/one"],
+        ["http://example.org/g/two"],
+    )
+    assert dataset_clause("SELECT * FROM <d> {}", {}, "http://base/id/") == (
+        ["http://base/id/d"],
+        [],
+    )
+    assert dataset_clause("SELECT * WHERE { ?s ?p ?o }", {}) is None

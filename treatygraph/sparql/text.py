@@ -228,6 +228,35 @@ def with_prologue(text: str, predeclared: dict[str, str], base_iri: str | None =
     return "\n".join([*lines, body])
 
 
+def dataset_clause(
+    text: str, predeclared: dict[str, str], base_iri: str | None = None
+) -> tuple[list[str], list[str]] | None:
+    """The graphs a query's own `FROM` and `FROM NAMED` clauses name (default, named), each IRI
+    absolute; None when it has none. Run on text the store has parsed already."""
+    tokens = tokenize(text)
+    prefixes, base, _ = _prologue(tokens)
+    base = _resolve(base, base_iri) if base else base_iri
+    names = {**predeclared, **prefixes}
+    default: list[str] = []
+    named: list[str] = []
+    found = False
+    for i, token in enumerate(tokens[:-1]):
+        if token.keyword != "FROM":
+            continue
+        found = True
+        is_named = tokens[i + 1].keyword == "NAMED"
+        target = tokens[i + 2] if is_named and i + 2 < len(tokens) else tokens[i + 1]
+        if target.kind == "iri":
+            iri = _resolve(target.text[1:-1], base)
+        elif target.kind == "pname" and target.text.partition(":")[0] in names:
+            prefix, _, local = target.text.partition(":")
+            iri = _resolve(names[prefix] + re.sub(r"\\(.)", r"\1", local), base)
+        else:
+            continue
+        (named if is_named else default).append(iri)
+    return (default, named) if found else None
+
+
 def _check_operators(tokens: list[Token]) -> None:
     operators = sum(
         1

@@ -32,13 +32,13 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from treatygraph import __version__
-from treatygraph.sparql.text import query_form, with_prologue
+from treatygraph.sparql.text import dataset_clause, query_form, with_prologue
 
 from .dialects import Dialect, detect, dialect_named
 
 USER_AGENT = f"treatygraph/{__version__} (remote store; +https://w3id.org/treatygraph)"
 N_TRIPLES = "application/n-triples"
-# Stands for an empty default graph, which the protocol has no other way to ask for.
+# Stands for an empty default graph or no named graphs, which the protocol cannot ask for.
 EMPTY_GRAPH = "urn:treatygraph:no-graph"
 STAGING_PREFIX = "urn:treatygraph:staging:"
 CACHED_SUBJECTS = 5_000  # subjects whose quads a RemoteStore keeps (least recently used go)
@@ -258,6 +258,13 @@ class RemoteStore:
             self._parser.query(
                 query, prefixes=prefixes, base_iri=base_iri, use_default_graph_as_union=True
             )
+        if default_graph is None and not use_default_graph_as_union:
+            # The query's own FROM / FROM NAMED, sent as the protocol's dataset (which would
+            # otherwise override them), and kept to our graphs.
+            own = dataset_clause(query, prefixes or {}, base_iri)
+            if own is not None:
+                default_graph = [ox.NamedNode(g) for g in own[0] if g in self.graphs]
+                named_graphs = [ox.NamedNode(g) for g in own[1] if g in self.graphs]
         defaults, named = self._dataset(use_default_graph_as_union, default_graph, named_graphs)
         text = self.dialect.query_text(with_prologue(query, prefixes or {}, base_iri), form)
         response = self._send(text, form, defaults, named)
@@ -336,7 +343,10 @@ class RemoteStore:
         ]
 
     def _dataset(self, union, default_graph, named_graphs) -> tuple[list[str], list[str]]:
-        named = [g.value for g in named_graphs] if named_graphs is not None else list(self.graphs)
+        if named_graphs is not None:
+            named = [g.value for g in named_graphs] or [EMPTY_GRAPH]
+        else:
+            named = list(self.graphs)
         if default_graph is not None:
             return [g.value for g in default_graph] or [EMPTY_GRAPH], named
         if union:
