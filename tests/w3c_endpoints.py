@@ -7,7 +7,15 @@ import shutil
 
 import pytest
 from conftest import LiveServer, OxigraphServer
-from w3c_support import fill_store, require_suite, suite_release
+from w3c_support import (
+    data_files,
+    evaluation_tests,
+    fill_store,
+    require_suite,
+    suite_ntriples,
+    suite_release,
+    w3c_iri,
+)
 
 
 @pytest.fixture(scope="session")
@@ -61,3 +69,33 @@ def remote_endpoint(oxigraph_store, tmp_path_factory):
     server, names = oxigraph_store
     remote = {"query": server.query_url, "graphs": names, "dialect": ""}
     yield from _serve(suite_release(tmp_path_factory.mktemp("w3c-remote"), remote=remote))
+
+
+@pytest.fixture(scope="session")
+def virtuoso_suite(virtuoso, tmp_path_factory):
+    """The session's private Virtuoso holding the query suites' data, loaded by the project's
+    own uploader (Graph Store Protocol PUTs, one per graph); (server, graph names)."""
+    from treatygraph.store.remote import StoreEndpoints, StoreLoader
+
+    require_suite()
+    folder = tmp_path_factory.mktemp("w3c-virtuoso-load")
+    endpoints = StoreEndpoints.from_urls(
+        virtuoso.graph_store, credentials=(virtuoso.user, virtuoso.password)
+    )
+    loader = StoreLoader(endpoints)
+    names = []
+    for index, path in enumerate(data_files(evaluation_tests())):
+        file = folder / f"{index}.nt"
+        file.write_bytes(suite_ntriples(path))
+        loader.put_graph(w3c_iri(path), file)
+        names.append(w3c_iri(path))
+    return virtuoso, names
+
+
+@pytest.fixture(scope="session")
+def virtuoso_endpoint(virtuoso_suite, tmp_path_factory):
+    """The /sparql URL of the project's server in the remote-store mode over Virtuoso, read
+    through its dialect."""
+    server, names = virtuoso_suite
+    remote = {"query": f"{server.url}/sparql", "graphs": names, "dialect": "virtuoso"}
+    yield from _serve(suite_release(tmp_path_factory.mktemp("w3c-virtuoso"), remote=remote))
