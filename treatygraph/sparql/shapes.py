@@ -208,6 +208,9 @@ class PathStatement:
     end: int
     rest: str
     paths: tuple[str, ...]
+    # For each path: whether its verb is one closure as a whole (`p+`, `^p*`, `(p/q)+`), whose
+    # solutions SPARQL defines as a set, so asking for them DISTINCT changes nothing.
+    closures: tuple[bool, ...] = ()
 
 
 class _Unreadable(Exception):
@@ -230,6 +233,27 @@ def transitive_path_statements(text: str) -> list[PathStatement]:
     except (_Unreadable, IndexError):
         return []
     return found
+
+
+def _whole_closure(verb: list[Token]) -> bool:
+    """Whether a path's tokens are one `*` or `+` closure: `p+`, `^p*`, `(…)+`."""
+    if len(verb) < 2 or verb[-1].text not in ("*", "+"):
+        return False
+    body = verb[:-1]
+    if body[0].text == "^":
+        body = body[1:]
+    if len(body) == 1:
+        return body[0].kind in ("iri", "pname") or body[0].keyword == "A"
+    return body[0].text == "(" and _matching_paren(body) == len(body) - 1
+
+
+def _matching_paren(tokens: list[Token]) -> int:
+    depth = 0
+    for index, token in enumerate(tokens):
+        depth += (token.text == "(") - (token.text == ")")
+        if depth == 0:
+            return index
+    return -1
 
 
 class _Group:
@@ -331,9 +355,10 @@ class _Group:
         """Note the statement if it has a transitive verb to move out."""
         if subject.kind not in ("var", "iri", "pname") or not any(t for *_, t in items):
             return
-        paths, rest = [], []
+        paths, rest, closures = [], [], []
         for verb_start, verb_end, end, transitive in items:
             piece = self.text[self.tokens[verb_start].start : self.tokens[end - 1].end]
+            verb = self.tokens[verb_start:verb_end]
             objects = self.tokens[verb_end:end]
             constant = subject.kind != "var" or any(
                 t.kind in ("iri", "pname", "string", "number") for t in objects
@@ -342,6 +367,7 @@ class _Group:
                 if any(t.kind == "bnode" for t in objects):
                     return  # a blank node label may not be used in two patterns
                 paths.append(f"{subject.text} {piece}")
+                closures.append(_whole_closure(verb))
             else:
                 rest.append(piece)
         if paths:
@@ -351,6 +377,7 @@ class _Group:
                     self.tokens[items[-1][2] - 1].end,
                     f"{subject.text} {' ; '.join(rest)}" if rest else "",
                     tuple(paths),
+                    tuple(closures),
                 )
             )
 

@@ -144,7 +144,10 @@ class Virtuoso(Dialect):
         )
 
         for statement in reversed(transitive_path_statements(text)):
-            alone = " ".join(f"{{ SELECT * WHERE {{ {path} }} }}" for path in statement.paths)
+            alone = " ".join(
+                f"{{ SELECT {'DISTINCT ' if closure else ''}* WHERE {{ {path} }} }}"
+                for path, closure in zip(statement.paths, statement.closures, strict=True)
+            )
             moved = f"{statement.rest} . {alone}" if statement.rest else alone
             text = text[: statement.start] + moved + text[statement.end :]
         parts = distinct_select(text)
