@@ -7,6 +7,7 @@ certainty is left out, so a store then gets the query as written.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .text import Token, _matching_brace, _prologue, _resolve, tokenize
@@ -115,6 +116,53 @@ def exists_clauses(text: str) -> list[tuple[int, int]]:
         first = i - 1 if i > 0 and tokens[i - 1].keyword == "NOT" else i
         spans.append((tokens[first].start, tokens[_matching_brace(tokens, i + 1)].end))
     return spans
+
+
+def group_concats_without_separator(text: str) -> list[int]:
+    """Where the closing bracket of every `GROUP_CONCAT(…)` that names no SEPARATOR is."""
+    tokens = tokenize(text)
+    found = []
+    for i, token in enumerate(tokens[:-1]):
+        if token.keyword != "GROUP_CONCAT" or tokens[i + 1].text != "(":
+            continue
+        end = _closing_paren(tokens, i + 1)
+        if not any(t.keyword == "SEPARATOR" for t in tokens[i + 2 : end]):
+            found.append(tokens[end].start)
+    return found
+
+
+def inverse_negated_sets(text: str) -> list[tuple[int, int, str]]:
+    """Every negated property set with inverse members (`!^p`, `!(p|^q)`), as (start, end, the
+    same path without `^` inside the `!`): `!(p|^q)` is `(!(p)|^!(q))`, `!^p` is `(^!(p))`."""
+    tokens = tokenize(text)
+    found = []
+    for i, token in enumerate(tokens[:-1]):
+        bang = token.text.rfind("!")
+        if token.kind != "operators" or bang < 0:
+            continue
+        after = token.text[bang + 1 :]
+        if after == "" and tokens[i + 1].text == "(":
+            end = _closing_paren(tokens, i + 1)
+            inside = text[tokens[i + 1].end : tokens[end].start]
+        elif after == "^":
+            end = i + 1
+            inside = "^" + tokens[end].text
+        else:
+            continue
+        members = [m.strip() for m in inside.split("|")]
+        if not all(_NEGATED_MEMBER.fullmatch(m) for m in members):
+            continue
+        inverse = [m[1:].strip() for m in members if m.startswith("^")]
+        if not inverse:
+            continue
+        forward = [m for m in members if not m.startswith("^")]
+        parts = [f"!({'|'.join(forward)})"] if forward else []
+        parts.append(f"^!({'|'.join(inverse)})")
+        found.append((token.start + bang, tokens[end].end, "(" + "|".join(parts) + ")"))
+    return found
+
+
+_NEGATED_MEMBER = re.compile(r"\^?\s*(?:<[^<>\s]*>|[A-Za-z_][\w.-]*:[^\s|()^]*|:[^\s|()^]*|a)")
 
 
 _OPENING = frozenset("({[")
@@ -244,16 +292,7 @@ def _whole_closure(verb: list[Token]) -> bool:
         body = body[1:]
     if len(body) == 1:
         return body[0].kind in ("iri", "pname") or body[0].keyword == "A"
-    return body[0].text == "(" and _matching_paren(body) == len(body) - 1
-
-
-def _matching_paren(tokens: list[Token]) -> int:
-    depth = 0
-    for index, token in enumerate(tokens):
-        depth += (token.text == "(") - (token.text == ")")
-        if depth == 0:
-            return index
-    return -1
+    return body[0].text == "(" and _closing_paren(body, 0) == len(body) - 1
 
 
 class _Group:

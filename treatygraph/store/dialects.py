@@ -139,10 +139,14 @@ class Virtuoso(Dialect):
             distinct_select,
             exists_clauses,
             filter_constraints,
+            group_concats_without_separator,
+            inverse_negated_sets,
             transitive_path_statements,
             typed_literals,
         )
 
+        for start, end, path in reversed(inverse_negated_sets(text)):
+            text = text[:start] + path + text[end:]
         for statement in reversed(transitive_path_statements(text)):
             alone = " ".join(
                 f"{{ SELECT {'DISTINCT ' if closure else ''}* WHERE {{ {path} }} }}"
@@ -173,6 +177,8 @@ class Virtuoso(Dialect):
         for start, end, datatype in typed_literals(text):
             if datatype == f"{XSD}decimal" and _INTEGRAL.fullmatch(text[start + 1 : end - 1]):
                 edits.append((end - 1, 0, ".0"))
+        for end in group_concats_without_separator(text):
+            edits.append((end, 0, ' ; SEPARATOR=" "'))
         for position, _, piece in sorted(edits, reverse=True):
             text = text[:position] + piece + text[position:]
         if form == "DESCRIBE":
