@@ -193,6 +193,10 @@ def answer(job: Job, conn, stores: dict[str, ox.Store]) -> None:
         else:
             conn.send(_refused_or_unreadable(stores, job, err))
         return
+    except SyntaxError as err:  # read lazily: a remote store's answer that does not parse
+        message = f"the remote store sent an answer that cannot be read: {err}"
+        conn.send(("abort", message) if sink.started else ("error", 502, message))
+        return
     except (OSError, ValueError, RuntimeError) as err:
         if sink.started:
             conn.send(("abort", f"evaluation failed midway: {err}"))
