@@ -489,3 +489,88 @@ def direct_answer(store: ox.Store, test: EvaluationTest):
     if isinstance(result, ox.QuerySolutions):
         return answer_from_json(result.serialize(format=ox.QueryResultsFormat.JSON))
     return answer_from_ntriples(ox.serialize(result, format=ox.RdfFormat.N_TRIPLES))
+
+
+# --- the Graph Store Protocol suite --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GraphStoreRequest:
+    method: str
+    path: str  # what follows the service's URL: "?graph=…", "?default" or ""
+    headers: dict[str, str]
+    body: bytes | None
+    expected_status: frozenset[int]  # exact codes, or classes 2, 3, 4 …
+    expected_body: str | None  # Turtle the answer must be isomorphic to
+    location_variable: str | None  # the Location header names this template variable
+
+
+@dataclass(frozen=True)
+class GraphStoreTest:
+    name: str
+    title: str
+    requires: frozenset[str]
+    requests: tuple[GraphStoreRequest, ...]
+
+
+def _status_codes(graph: Graph, response) -> frozenset[int]:
+    from http import HTTPStatus
+
+    codes = set()
+    for status in graph.objects(response, MF.expectedStatus):
+        name = str(status).rpartition("#")[2]
+        found = re.fullmatch(r"StatusCode(\d)xx", name)
+        if found:
+            codes.add(int(found.group(1)))
+        else:
+            codes.add(HTTPStatus[re.sub(r"(?<=[a-z])(?=[A-Z])", "_", name).upper()].value)
+    return frozenset(codes)
+
+
+def graph_store_tests() -> list[GraphStoreTest]:
+    """The Graph Store Protocol suite's tests, direct and indirect identification."""
+    tests = []
+    for part in ("manifest-indirect.ttl", "manifest-direct.ttl"):
+        path = SUITE / "graph-store-protocol" / part
+        graph = Graph().parse(path, format="turtle", publicID=w3c_iri(path))
+        entries = graph.value(URIRef(w3c_iri(path)), MF.entries)
+        for entry in Collection(graph, entries):
+            action = graph.value(entry, MF.action)
+            sent = []
+            for request in Collection(graph, graph.value(action, HT.requests)):
+                headers = {}
+                header_list = graph.value(request, HT.headers)
+                for header in Collection(graph, header_list) if header_list else ():
+                    headers[str(graph.value(header, HT.fieldName))] = str(
+                        graph.value(header, HT.fieldValue)
+                    )
+                body = graph.value(request, HT.body)
+                response = graph.value(request, HT.resp)
+                expected = graph.value(response, HT.body)
+                location = graph.value(response, MF.expectedLocation)
+                sent.append(
+                    GraphStoreRequest(
+                        method=str(graph.value(request, HT.methodName)),
+                        path=str(graph.value(request, HT.absolutePath)).removeprefix("/gsp"),
+                        headers=headers,
+                        body=str(graph.value(body, CNT.chars)).encode() if body else None,
+                        expected_status=_status_codes(graph, response),
+                        expected_body=str(graph.value(expected, CNT.chars)) if expected else None,
+                        location_variable=str(location) if location is not None else None,
+                    )
+                )
+            tests.append(
+                GraphStoreTest(
+                    name=str(entry).rpartition("#")[2],
+                    title=str(graph.value(entry, MF.name)),
+                    requires=frozenset(
+                        str(r).rpartition("#")[2] for r in graph.objects(entry, MF.requires)
+                    ),
+                    requests=tuple(sent),
+                )
+            )
+    return tests
+
+
+def status_matches(status: int, expected: frozenset[int]) -> bool:
+    return status in expected or status // 100 in expected
