@@ -10,10 +10,13 @@ import pyoxigraph as ox
 import pytest
 
 from treatygraph.sparql.shapes import (
+    averages,
     bound_expressions,
     distinct_select,
     exists_clauses,
     filter_constraints,
+    group_concats_without_separator,
+    inverse_negated_sets,
     transitive_path_statements,
     typed_literals,
 )
@@ -46,7 +49,7 @@ def test_bound_expressions_and_which_are_boolean():
         'CONTAINS(?a, "x AS ?y")': True,
         "?a IN (1, 2)": True,
         "true": True,
-        "IF(?a, true, false)": False,
+        "IF(?a, true, false)": True,
         "?a && ?b": True,
         "EXISTS { ?s ?p ?o }": True,
     }
@@ -96,6 +99,44 @@ def test_filters_exists_and_typed_literals():
 def test_transitive_path_statements(where, statements):
     text = f"SELECT * WHERE {{ {where} }}"
     assert [(s.rest, s.paths) for s in transitive_path_statements(text)] == statements
+
+
+@pytest.mark.parametrize(
+    ("where", "closures"),
+    [
+        ("<s> <p>+ ?o", (True,)),
+        ("<s> ^<p>* ?o", (True,)),
+        ("<s> (<p>/<q>)+ ?o", (True,)),
+        ("<s> <p>/<q>+ ?o", (False,)),
+        ("<s> (<p>)/(<q>)* ?o", (False,)),
+    ],
+)
+def test_whole_closures_are_told_apart(where, closures):
+    (statement,) = transitive_path_statements(f"SELECT * WHERE {{ {where} }}")
+    assert statement.closures == closures
+
+
+def test_inverse_members_of_negated_sets_are_moved_out():
+    text = "SELECT * { ?s !^<p> ?o . ?s !(<q>|^ex:r) ?o . ?s !<t> ?o FILTER(!BOUND(?o)) }"
+    for start, end, path in reversed(inverse_negated_sets(text)):
+        text = text[:start] + path + text[end:]
+    assert text == (
+        "SELECT * { ?s (^!(<p>)) ?o . ?s (!(<q>)|^!(ex:r)) ?o . ?s !<t> ?o FILTER(!BOUND(?o)) }"
+    )
+
+
+def test_group_concat_without_separator_and_averages_are_found():
+    text = (
+        "SELECT (GROUP_CONCAT(?a) AS ?x) (GROUP_CONCAT(DISTINCT ?b ; SEPARATOR=',') AS ?y) "
+        "(AVG(?c + 1) AS ?z) WHERE { ?s <p> 'GROUP_CONCAT(AVG(' }"
+    )
+    assert [text[i] for i in group_concats_without_separator(text)] == [")"]
+    assert [text[a:b] for a, b in averages(text)] == ["AVG(?c + 1)"]
+
+
+def test_an_if_of_booleans_is_a_boolean():
+    text = "SELECT (IF(?x = 1, true, false) AS ?b) (IF(?x, 1, 0) AS ?n) WHERE {}"
+    assert [boolean for *_, boolean in bound_expressions(text)] == [True, False]
 
 
 @pytest.mark.parametrize(

@@ -34,7 +34,6 @@ LANG_KEPT = "keeps the input's language tag on the result"
 # Virtuoso's departures from the suite, each seen in its answer to the query sent directly.
 VIRTUOSO_DEPARTS = {
     "aggregates/agg06": "refuses HAVING without GROUP BY (SP031)",
-    "aggregates/agg-avg-03": "AVG of an empty group is unbound, not 0",
     "aggregates/agg-err-01": "raises SR087 on a non-numeric value in SUM instead of an unbound sum",
     "aggregates/agg-empty-group-count-graph": "evaluates an aggregate subquery inside GRAPH ?g "
     "over all graphs at once (?g unbound)",
@@ -64,7 +63,6 @@ VIRTUOSO_DEPARTS = {
     "functions/notin02": DIVISION,
     "functions/iri01": "IRI() ignores the query's BASE and answers the relative IRI 'iri', "
     "which no results format can carry (the endpoint answers 502 naming it)",
-    "functions/if01": "IF(…, true, false) gives the integers 1 and 0",
     "functions/if02": DIVISION,
     "functions/coalesce01": DIVISION,
     "functions/strbefore01a": f"STRBEFORE {NOT_A_STRING}",

@@ -38,8 +38,8 @@ _BOOLEAN_FORMS = frozenset(
 def bound_expressions(text: str) -> list[tuple[int, int, bool]]:
     """Every `(expression AS ?name)` of the query (in BIND, SELECT or GROUP BY): the character
     span of the expression, and whether its value is a boolean: its top level is a comparison,
-    `&&`, `||`, `!`, IN, EXISTS or a function that returns one (IF and COALESCE are not looked
-    into)."""
+    `&&`, `||`, `!`, IN, EXISTS, a function that returns one, or an IF both of whose values are
+    booleans (COALESCE is not looked into)."""
     tokens = tokenize(text)
     found = []
     for i, token in enumerate(tokens):
@@ -131,6 +131,16 @@ def group_concats_without_separator(text: str) -> list[int]:
     return found
 
 
+def averages(text: str) -> list[tuple[int, int]]:
+    """The character span of every `AVG(…)` aggregate."""
+    tokens = tokenize(text)
+    return [
+        (token.start, tokens[_closing_paren(tokens, i + 1)].end)
+        for i, token in enumerate(tokens[:-1])
+        if token.keyword == "AVG" and tokens[i + 1].text == "("
+    ]
+
+
 def inverse_negated_sets(text: str) -> list[tuple[int, int, str]]:
     """Every negated property set with inverse members (`!^p`, `!(p|^q)`), as (start, end, the
     same path without `^` inside the `!`): `!(p|^q)` is `(!(p)|^!(q))`, `!^p` is `(^!(p))`."""
@@ -189,7 +199,23 @@ def _is_boolean(expression: list[Token]) -> bool:
     if top[0].text.startswith("!"):
         return True
     words = [t.keyword for t in top]
+    if words == ["IF"] and expression[1].text == "(":
+        arguments = _arguments(expression[2:-1])
+        return len(arguments) == 3 and all(a and _is_boolean(a) for a in arguments[1:])
     return words[0] in _BOOLEAN_FORMS and words in (["NOT", "EXISTS"], [words[0]])
+
+
+def _arguments(tokens: list[Token]) -> list[list[Token]]:
+    """A call's arguments: its tokens between the brackets, cut at the top-level commas."""
+    arguments: list[list[Token]] = [[]]
+    depth = 0
+    for token in tokens:
+        depth += (token.text in _OPENING) - (token.text in _CLOSING)
+        if depth == 0 and token.text == ",":
+            arguments.append([])
+        else:
+            arguments[-1].append(token)
+    return arguments
 
 
 @dataclass(frozen=True)
