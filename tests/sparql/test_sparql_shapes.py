@@ -227,3 +227,15 @@ def test_virtuoso_answers_are_corrected_before_parsing():
         )
         == f'<literal datatype="{XSD}dayTimeDuration">P1DT12H</literal><bnode>b10000</bnode>'.encode()
     )
+
+
+def test_virtuoso_star_fake_variable_is_dropped():
+    answer = (
+        b'<sparql><head><variable name="_star_fake"/></head><results><result>'
+        b'<binding name="_star_fake"><literal datatype="http://www.w3.org/2001/XMLSchema#integer">'
+        b"1</literal></binding></result></results></sparql>"
+    )
+    solutions = ox.parse_query_results(
+        DIALECTS["virtuoso"].solutions(answer), format=ox.QueryResultsFormat.XML
+    )
+    assert solutions.variables == [] and [len(list(s)) for s in solutions] == [0]

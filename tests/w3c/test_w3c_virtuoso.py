@@ -80,8 +80,6 @@ VIRTUOSO_DEPARTS = {
     "property-path/pp28a": "a `?` path over a sequence repeats nodes reached twice",
     "property-path/pp34": NO_TRANSITIVE_START,
     "property-path/pp35": NO_TRANSITIVE_START,
-    "property-path/pp36": "a path between two constants answers one row per way through it, "
-    "with a variable _star_fake of its own",
     "property-path/values_and_path": NO_TRANSITIVE_START,
     "subquery/subquery03": "a subquery inside GRAPH ?g using ?g finds nothing",
 }
