@@ -10,6 +10,7 @@ from treatygraph.core.dates import format_date
 from treatygraph.rdf.namespaces import ORG
 
 from .catalog import LABEL, OWL, RDF_TYPE, SKOS, Catalog, is_wikidata
+from .names import duration_words
 
 TIME = "http://www.w3.org/2006/time#"
 PROV = "http://www.w3.org/ns/prov#"
@@ -252,6 +253,8 @@ class Describer:
                 return Value("text", text="yes" if term.value == "true" else "no")
             if datatype == XSD + "date":
                 return Value("date", text=format_date(term.value, None))
+            if datatype == XSD + "duration":
+                return Value("text", text=duration_words(term.value))
             if datatype == XSD + "anyURI":
                 return Value("external", text=term.value, href=term.value, iri=term.value)
             return Value("text", text=term.value, lang=term.language)

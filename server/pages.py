@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, render_template, request
 
 from .base_path import base_path
+from .browse import kinds_with_counts
 from .builds import current_build
 from .catalog import catalog
 from .release_cache import rendered
@@ -55,6 +56,7 @@ def _home() -> str:
         counts=counts,
         starts=starts,
         examples=examples,
+        kinds=kinds_with_counts(cat),
         here=request.host_url.rstrip("/"),
         base_path=base_path(),
     )

@@ -1,0 +1,77 @@
+"""Names for records that carry no label, built from their parts, and durations in words."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+
+from treatygraph.core.dates import format_date
+
+TERM_FACTS = """SELECT ?t ?holder ?post ?acting ?start ?sp ?end ?ep ?seen ?seenp WHERE {
+  ?t a tg:TermOfOffice .
+  OPTIONAL { ?t tg:holder ?holder } OPTIONAL { ?t tg:post ?post } OPTIONAL { ?t tg:acting ?acting }
+  OPTIONAL { ?t time:hasTime ?i . ?i time:hasBeginning ?b . ?b time:inXSDDate ?start
+             OPTIONAL { ?b tg:datePrecision ?sp } }
+  OPTIONAL { ?t time:hasTime ?j . ?j time:hasEnd ?e . ?e time:inXSDDate ?end
+             OPTIONAL { ?e tg:datePrecision ?ep } }
+  OPTIONAL { ?t tg:attestedOn ?a . ?a time:inXSDDate ?seen OPTIONAL { ?a tg:datePrecision ?seenp } }
+}"""
+DATES = (("start", "sp"), ("end", "ep"), ("seen", "seenp"))
+
+
+def term_names(rows: Iterable, label: Callable[[str | None], str | None]) -> dict[str, str]:
+    """`Stanislav Zas, Secretary General of the CSTO, from 1 January 2020`: holder, post (acting
+    or not) and the dates the data has, from the rows of TERM_FACTS."""
+    parts: dict[str, dict[str, str]] = {}
+    for row in rows:
+        found = parts.setdefault(row["t"].value, {})
+        for name in ("holder", "post", "acting"):
+            if row[name] is not None:
+                found.setdefault(name, row[name].value)
+        for name, precision in DATES:
+            if row[name] is not None:
+                exact = row[precision].value if row[precision] is not None else None
+                found.setdefault(name, format_date(row[name].value, exact))
+    names = {}
+    for iri, found in parts.items():
+        holder = label(found.get("holder")) or "someone"
+        post = label(found.get("post")) or "a post"
+        if found.get("acting") == "true":
+            post = f"acting {post}"
+        names[iri] = f"{holder}, {post}{term_dates(found)}"
+    return names
+
+
+def term_dates(found: dict[str, str]) -> str:
+    """`, from 1 January 2020`, `, 2018 to 2019`, `, in office on 2 December 2020`, or nothing."""
+    start, end, seen = found.get("start"), found.get("end"), found.get("seen")
+    if start and end:
+        return f", {start} \N{EN DASH} {end}"
+    if start:
+        return f", from {start}"
+    if end:
+        return f", until {end}"
+    if not seen:
+        return ""
+    return f", in office {'on' if seen[:1].isdigit() and ' ' in seen else 'in'} {seen}"
+
+
+DURATION = re.compile(
+    r"^P(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
+    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?$"
+)
+
+
+def duration_words(lexical: str) -> str:
+    """`P5Y` -> `5 years`; `P1Y6M` -> `1 year and 6 months`; anything else as it is."""
+    match = DURATION.match(lexical.strip())
+    if not match or lexical.strip() in ("P", "PT"):
+        return lexical
+    parts = []
+    for unit, amount in match.groupdict().items():
+        if amount is not None:
+            count = int(amount)
+            parts.append(f"{count} {unit if count != 1 else unit[:-1]}")
+    if not parts:
+        return lexical
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
