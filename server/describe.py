@@ -439,6 +439,9 @@ class Describer:
             for target in sorted(targets):
                 by_predicate[target].claims.append(claim)
         number = 0
+        for claim in header_claims + record_claims:
+            number += 1
+            claim.number = number
         for statement in statements:
             fresh = []
             for claim in statement.claims:
@@ -449,9 +452,6 @@ class Describer:
                     claim.number = number
                     fresh.append(claim)
             statement.claims = fresh
-        for claim in record_claims + header_claims:
-            number += 1
-            claim.number = number
         notes = [t.value for t in props.get(SKOS + "note", [])]
         quoted_by = []
         if self.is_a(self.iri, self.tg + "SourceDocument"):
