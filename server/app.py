@@ -34,7 +34,7 @@ def create_app(config: Config | None = None) -> Flask:
         builds.on_change(cache.follow)
     app.extensions["treatygraph.catalogs"] = Catalogs()
 
-    from . import base_path, browse, dumps, health, linkeddata, pages, sparql
+    from . import base_path, browse, dumps, health, linkeddata, pages, sources, sparql
 
     app.register_blueprint(base_path.blueprint)
     app.register_blueprint(health.blueprint)
@@ -43,6 +43,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(linkeddata.blueprint)
     app.register_blueprint(browse.blueprint)
+    app.register_blueprint(sources.blueprint)
 
     @app.errorhandler(NoBuild)
     def no_build(err: NoBuild):

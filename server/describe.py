@@ -49,6 +49,7 @@ FIRST = [
     "numberOfDocumentsAdopted",
     "adoptedBy",
 ]
+SOURCE_FILE_FACTS = ("fileName", "sha256", "hasUnrelatedTail", "tailDescription")
 INCOMING_SHOWN = 100  # a longer list of links into a record is cut, with a query for the rest
 COLUMNS_FIRST = ("participant", "represents", "roleLabel")
 
@@ -384,6 +385,8 @@ class Describer:
             self.tg + "conflictsWith",
             SKOS + "note",
         }
+        if self.is_a(self.iri, self.tg + "SourceDocument"):  # shown in the page's document box
+            hidden |= {self.tg + p for p in SOURCE_FILE_FACTS}
         types = [self.value(t) for t in props.get(RDF_TYPE.value, [])]
         label_term = self.first(self.iri, LABEL.value)
         label = label_term.value if label_term else catalog.label(self.iri)

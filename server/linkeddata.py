@@ -31,6 +31,7 @@ from .catalog import Catalog, catalog
 from .describe import Describer, entity_triples, term_triples
 from .formats import DOCUMENT_FORMATS, HTML, Format, UnknownFormat, negotiate, split_suffix
 from .release_cache import rendered
+from .sources import source_text
 from .strict_text import UnreadableRequest, parse_urlencoded, raw_query_string
 from .timeline import membership_timelines
 
@@ -231,8 +232,18 @@ def _exists(cat: Catalog, iri: str) -> bool:
 def entity_page(cat: Catalog, iri: str, stem: str) -> str:
     page = Describer(cat, iri).page()
     timelines = membership_timelines(cat, iri)
+    document = None
+    if page.quoted_by or cat.tg + "SourceDocument" in cat.types_of(iri):
+        document = source_text(cat, iri, [c.quote for c in page.quoted_by])
     return render_template(
-        "entity.html", page=page, cat=cat, stem=stem, timelines=timelines, formats=DOCUMENT_FORMATS
+        "entity.html",
+        page=page,
+        cat=cat,
+        stem=stem,
+        timelines=timelines,
+        formats=DOCUMENT_FORMATS,
+        document=document,
+        source_number=cat.source_name(iri) if document or page.quoted_by else None,
     )
 
 
