@@ -127,6 +127,6 @@
   new MutationObserver(function () {
     if (pending) return;
     pending = true;
-    requestAnimationFrame(function () { pending = false; localCells(); plainLiterals(); });
+    setTimeout(function () { pending = false; localCells(); plainLiterals(); }, 0);
   }).observe(root, { childList: true, subtree: true });
 })();
