@@ -13,8 +13,9 @@ from .release_cache import PAGES, page_cache
 from .sparql.answers import ANSWERS, answer_cache
 
 
-def create_app(config: Config | None = None) -> Flask:
-    """Create the app for a configuration (from the environment by default)."""
+def create_app(config: Config | None = None, *, prerender: bool = False) -> Flask:
+    """Create the app for a configuration (from the environment by default); with `prerender`,
+    every entity page of each release is rendered as the release is opened (`serve` does)."""
     config = config or Config.from_env()
     config.check_query_limits()
     app = Flask(__name__)
@@ -45,6 +46,11 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(browse.blueprint)
     app.register_blueprint(sources.blueprint)
 
+    if prerender:
+        from .prerender import prerender_on_open
+
+        prerender_on_open(app)
+
     @app.errorhandler(NoBuild)
     def no_build(err: NoBuild):
         return jsonify(error="no build to serve yet", detail=str(err)), 503
@@ -64,3 +70,8 @@ def create_app(config: Config | None = None) -> Flask:
         return jsonify(error="internal error; it has been logged"), 500
 
     return app
+
+
+def serving_app() -> Flask:
+    """The app as `treatygraph serve` runs it: entity pages rendered ahead of their visitors."""
+    return create_app(prerender=True)

@@ -129,7 +129,11 @@ def document_response(
         headers["Content-Location"] = f"{stem}.{fmt.key}"
     if not_modified(etag, modified):
         return cached(Response(status=304, headers=headers), etag, modified)
-    body = rendered((stem, fmt.key), lambda: page() if fmt.is_html else rdf_body(triples(), fmt))
+    body = rendered(
+        (stem, fmt.key),
+        lambda: page() if fmt.is_html else rdf_body(triples(), fmt),
+        any_host=stem.startswith("/doc/"),
+    )
     return cached(Response(body, mimetype=fmt.media_type, headers=headers), etag, modified)
 
 
