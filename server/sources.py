@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response, abort, current_app
 from markupsafe import Markup, escape
 
 from .catalog import Catalog, catalog
@@ -123,9 +123,7 @@ def original(name: str):
     )
     found = checked_text(cat, subject) if subject else None
     if found is None:
-        from .linkeddata import not_found
-
-        return not_found(f"/sources/{name}", name.removesuffix(".txt"))
+        abort(404)  # the site's not-found page, with suggestions
     response = Response(found[2], mimetype="text/plain")
     response.headers["Link"] = f'<{cat.href(subject)}>; rel="describedby"'
     response.headers["ETag"] = f'"{found[1][:32]}"'
