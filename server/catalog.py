@@ -19,7 +19,7 @@ from treatygraph.core.dates import format_date
 from treatygraph.rdf.namespaces import GRAPH_ONTOLOGY, GRAPH_WIKIDATA_VIEW, ORG, WD
 
 from .builds import OpenBuild
-from .names import TERM_FACTS, term_names
+from .names import ALL_TERMS, TERM_FACTS, Tenure, tenures, term_names
 
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -424,7 +424,12 @@ class Catalog:
     @cached_property
     def term_names(self) -> dict[str, str]:
         """Composed names of the terms of office (they carry no label), read in one query."""
-        return term_names(self.query(TERM_FACTS), self._plain_label)
+        return term_names(self.query(TERM_FACTS.replace("TERMS", ALL_TERMS)), self._plain_label)
+
+    def tenures(self, post: str) -> list[Tenure]:
+        """The terms of office of a post, earliest first."""
+        pattern = f"?t tg:post <{ox.NamedNode(post).value}> ."
+        return tenures(self.query(TERM_FACTS.replace("TERMS", pattern)))
 
     def _plain_label(self, iri: str | None) -> str | None:
         return (self.rdfs_label(iri) or humanize(iri)) if iri else None

@@ -42,6 +42,7 @@ FOAF = "http://xmlns.com/foaf/0.1/"
 VOID = "http://rdfs.org/ns/void#"
 LICENCE = "https://creativecommons.org/licenses/by/4.0/"
 OWL = "http://www.w3.org/2002/07/owl#"
+ORG_POST = "http://www.w3.org/ns/org#Post"
 
 
 @blueprint.after_request
@@ -236,6 +237,7 @@ def _exists(cat: Catalog, iri: str) -> bool:
 def entity_page(cat: Catalog, iri: str, stem: str) -> str:
     page = Describer(cat, iri).page()
     timelines = membership_timelines(cat, iri)
+    holders = cat.tenures(iri) if ORG_POST in cat.types_of(iri) else []
     document = None
     if page.quoted_by or cat.tg + "SourceDocument" in cat.types_of(iri):
         document = source_text(cat, iri, [c.quote for c in page.quoted_by])
@@ -247,6 +249,7 @@ def entity_page(cat: Catalog, iri: str, stem: str) -> str:
         timelines=timelines,
         formats=DOCUMENT_FORMATS,
         document=document,
+        holders=holders,
         source_number=cat.source_name(iri) if document or page.quoted_by else None,
     )
 

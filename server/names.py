@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from treatygraph.core.dates import format_date
 
 TERM_FACTS = """SELECT ?t ?holder ?post ?acting ?start ?sp ?end ?ep ?seen ?seenp WHERE {
-  ?t a tg:TermOfOffice .
+  TERMS
   OPTIONAL { ?t tg:holder ?holder } OPTIONAL { ?t tg:post ?post } OPTIONAL { ?t tg:acting ?acting }
   OPTIONAL { ?t time:hasTime ?i . ?i time:hasBeginning ?b . ?b time:inXSDDate ?start
              OPTIONAL { ?b tg:datePrecision ?sp } }
@@ -16,7 +17,49 @@ TERM_FACTS = """SELECT ?t ?holder ?post ?acting ?start ?sp ?end ?ep ?seen ?seenp
              OPTIONAL { ?e tg:datePrecision ?ep } }
   OPTIONAL { ?t tg:attestedOn ?a . ?a time:inXSDDate ?seen OPTIONAL { ?a tg:datePrecision ?seenp } }
 }"""
+ALL_TERMS = "?t a tg:TermOfOffice ."
 DATES = (("start", "sp"), ("end", "ep"), ("seen", "seenp"))
+
+
+@dataclass(frozen=True)
+class Tenure:
+    """One term of office of a post, as the post's page lists it."""
+
+    term: str
+    holder: str | None
+    acting: bool
+    start: str | None  # dates as people write them, only those the data has
+    end: str | None
+    seen: str | None
+    order: str  # the earliest date the data has, ISO, for sorting
+
+
+def tenures(rows: Iterable) -> list[Tenure]:
+    """The terms of one post from rows of TERM_FACTS, earliest first (undated last)."""
+    found: dict[str, dict] = {}
+    for row in rows:
+        term = found.setdefault(row["t"].value, {"dates": []})
+        for name in ("holder", "acting"):
+            if row[name] is not None:
+                term.setdefault(name, row[name].value)
+        for name, precision in DATES:
+            if row[name] is not None and name not in term:
+                exact = row[precision].value if row[precision] is not None else None
+                term[name] = format_date(row[name].value, exact)
+                term["dates"].append(row[name].value)
+    listed = [
+        Tenure(
+            term=iri,
+            holder=term.get("holder"),
+            acting=term.get("acting") == "true",
+            start=term.get("start"),
+            end=term.get("end"),
+            seen=term.get("seen"),
+            order=min(term["dates"], default="9999"),
+        )
+        for iri, term in found.items()
+    ]
+    return sorted(listed, key=lambda t: (t.order, t.term))
 
 
 def term_names(rows: Iterable, label: Callable[[str | None], str | None]) -> dict[str, str]:

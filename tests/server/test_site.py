@@ -181,6 +181,12 @@ def test_posts_list_their_holders_with_dates(client, store_graph):
         holder = str(store_graph.value(store_graph.value(term, tg.holder), RDFS.label))
         text = dict(links)[local(term)]
         assert holder in text and re.search(r"\d{4}", text), text
+    html = client.get("/doc/post/csto-secretary-general").get_data(as_text=True)
+    table = html.split('<section class="holders">', 1)[1].split("</section>", 1)[0]
+    rows = re.findall(r'<tr><th scope="row">(.*?)</tr>', table, flags=re.S)
+    assert len(rows) == len(set(store_graph.subjects(tg.post, post)))
+    years = [min(re.findall(r"\b(\d{4})\b", row), default="9999") for row in rows]
+    assert years == sorted(years)
 
 
 def test_durations_read_in_words(client, store_graph):
