@@ -169,17 +169,20 @@ def test_undefined_prefixes_are_still_marked(browser, live_server):
         "/sparql",
         "/dumps/",
         "/doc/ontology",
+        "/doc/meeting/csto-csc-2020-12-02-videoconference",
     ],
 )
 def test_pages_fit_a_420_px_screen(browser, live_server, path):
-    browser.set_window_size(NARROW, 900)
+    """A phone's width (Chromium's windows are at least 500 px wide, so the screen is emulated)."""
+    screen = {"width": NARROW, "height": 900, "deviceScaleFactor": 1, "mobile": True}
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", screen)
     try:
         browser.get(live_server.url + path)
-        width = browser.execute_script("return window.innerWidth")
+        assert browser.execute_script("return window.innerWidth") == NARROW
         wide = browser.execute_script("return document.documentElement.scrollWidth")
-        assert wide <= width, f"{path}: {wide} px wide in a {width} px window"
+        assert wide <= NARROW, f"{path}: {wide} px wide on a {NARROW} px screen"
     finally:
-        browser.set_window_size(1280, 1000)
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
 def test_three_questions_in_three_clicks_each(browser, live_server, cat):
