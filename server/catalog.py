@@ -19,7 +19,15 @@ from treatygraph.core.dates import format_date
 from treatygraph.rdf.namespaces import GRAPH_ONTOLOGY, GRAPH_WIKIDATA_VIEW, ORG, WD
 
 from .builds import OpenBuild
-from .names import ALL_TERMS, TERM_FACTS, Tenure, tenures, term_names
+from .names import (
+    ALL_TERMS,
+    STANDARD_INVERSE_LABELS,
+    STANDARD_LABELS,
+    TERM_FACTS,
+    Tenure,
+    tenures,
+    term_names,
+)
 
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -29,56 +37,6 @@ TIME = "http://www.w3.org/2006/time#"
 LABEL = ox.NamedNode(RDFS + "label")
 ALT_LABEL = ox.NamedNode(SKOS + "altLabel")
 
-# Readable names for the standard terms the data uses; our own terms carry rdfs:label in the ontology.
-STANDARD_LABELS = {
-    "http://www.w3.org/1999/02/22-rdf-syntax-ns#type": "type",
-    RDFS + "label": "name",
-    RDFS + "comment": "comment",
-    RDFS + "subClassOf": "subclass of",
-    RDFS + "subPropertyOf": "subproperty of",
-    RDFS + "domain": "domain",
-    RDFS + "range": "range",
-    SKOS + "altLabel": "also known as",
-    SKOS + "note": "note",
-    SKOS + "definition": "definition",
-    SKOS + "exactMatch": "exact match",
-    SKOS + "closeMatch": "close match",
-    OWL + "sameAs": "same as",
-    "http://purl.org/dc/terms/description": "description",
-    "http://purl.org/dc/terms/title": "title",
-    "http://purl.org/dc/terms/alternative": "subtitle",
-    "http://purl.org/dc/terms/publisher": "publisher",
-    "http://purl.org/dc/terms/creator": "author",
-    "http://purl.org/dc/terms/contributor": "contributor",
-    "http://purl.org/dc/terms/language": "language",
-    "http://www.w3.org/ns/prov#wasDerivedFrom": "sources",
-    "http://www.w3.org/ns/prov#wasQuotedFrom": "quoted from",
-    str(ORG) + "member": "member",
-    str(ORG) + "organization": "organization",
-    str(ORG) + "role": "role",
-    str(ORG) + "memberDuring": "period",
-    str(ORG) + "subOrganizationOf": "part of",
-    str(ORG) + "postIn": "post in",
-    str(ORG) + "Membership": "membership",
-    str(ORG) + "Post": "post",
-    str(ORG) + "Role": "role",
-    str(ORG) + "FormalOrganization": "formal organization",
-    str(ORG) + "OrganizationalUnit": "organizational unit",
-    "http://www.w3.org/2006/time#hasTime": "time",
-    "http://www.w3.org/2006/time#hasBeginning": "beginning",
-    "http://www.w3.org/2006/time#hasEnd": "end",
-    "http://www.w3.org/2006/time#inXSDDate": "date",
-    "http://www.w3.org/2006/time#Instant": "instant",
-    "http://www.w3.org/2006/time#Interval": "interval",
-}
-# Incoming links worded from the linked thing's side, for standard terms the ontology cannot annotate.
-STANDARD_INVERSE_LABELS = {
-    str(ORG) + "member": "memberships",
-    str(ORG) + "organization": "members",
-    str(ORG) + "subOrganizationOf": "parts of this",
-    str(ORG) + "postIn": "posts",
-    "http://www.w3.org/ns/prov#wasDerivedFrom": "records taken from this source",
-}
 INVERSE_LABEL_PREDICATES = ("inverseLabel",)
 
 
