@@ -13,8 +13,9 @@ from .release_cache import PAGES, page_cache
 from .sparql.answers import ANSWERS, answer_cache
 
 
-def create_app(config: Config | None = None) -> Flask:
-    """Create the app for a configuration (from the environment by default)."""
+def create_app(config: Config | None = None, *, prerender: bool = False) -> Flask:
+    """Create the app for a configuration (from the environment by default); with `prerender`,
+    every entity page of each release is rendered as the release is opened (`serve` does)."""
     config = config or Config.from_env()
     config.check_query_limits()
     app = Flask(__name__)
@@ -34,7 +35,7 @@ def create_app(config: Config | None = None) -> Flask:
         builds.on_change(cache.follow)
     app.extensions["treatygraph.catalogs"] = Catalogs()
 
-    from . import base_path, dumps, health, linkeddata, pages, sparql
+    from . import base_path, browse, dumps, health, linkeddata, pages, sources, sparql
 
     app.register_blueprint(base_path.blueprint)
     app.register_blueprint(health.blueprint)
@@ -42,6 +43,13 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(dumps.blueprint)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(linkeddata.blueprint)
+    app.register_blueprint(browse.blueprint)
+    app.register_blueprint(sources.blueprint)
+
+    if prerender:
+        from .prerender import prerender_on_open
+
+        prerender_on_open(app)
 
     @app.errorhandler(NoBuild)
     def no_build(err: NoBuild):
@@ -62,3 +70,8 @@ def create_app(config: Config | None = None) -> Flask:
         return jsonify(error="internal error; it has been logged"), 500
 
     return app
+
+
+def serving_app() -> Flask:
+    """The app as `treatygraph serve` runs it: entity pages rendered ahead of their visitors."""
+    return create_app(prerender=True)

@@ -19,6 +19,15 @@ from treatygraph.core.dates import format_date
 from treatygraph.rdf.namespaces import GRAPH_ONTOLOGY, GRAPH_WIKIDATA_VIEW, ORG, WD
 
 from .builds import OpenBuild
+from .names import (
+    ALL_TERMS,
+    STANDARD_INVERSE_LABELS,
+    STANDARD_LABELS,
+    TERM_FACTS,
+    Tenure,
+    tenures,
+    term_names,
+)
 
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -28,56 +37,6 @@ TIME = "http://www.w3.org/2006/time#"
 LABEL = ox.NamedNode(RDFS + "label")
 ALT_LABEL = ox.NamedNode(SKOS + "altLabel")
 
-# Readable names for the standard terms the data uses; our own terms carry rdfs:label in the ontology.
-STANDARD_LABELS = {
-    "http://www.w3.org/1999/02/22-rdf-syntax-ns#type": "type",
-    RDFS + "label": "name",
-    RDFS + "comment": "comment",
-    RDFS + "subClassOf": "subclass of",
-    RDFS + "subPropertyOf": "subproperty of",
-    RDFS + "domain": "domain",
-    RDFS + "range": "range",
-    SKOS + "altLabel": "also known as",
-    SKOS + "note": "note",
-    SKOS + "definition": "definition",
-    SKOS + "exactMatch": "exact match",
-    SKOS + "closeMatch": "close match",
-    OWL + "sameAs": "same as",
-    "http://purl.org/dc/terms/description": "description",
-    "http://purl.org/dc/terms/title": "title",
-    "http://purl.org/dc/terms/alternative": "subtitle",
-    "http://purl.org/dc/terms/publisher": "publisher",
-    "http://purl.org/dc/terms/creator": "author",
-    "http://purl.org/dc/terms/contributor": "contributor",
-    "http://purl.org/dc/terms/language": "language",
-    "http://www.w3.org/ns/prov#wasDerivedFrom": "sources",
-    "http://www.w3.org/ns/prov#wasQuotedFrom": "quoted from",
-    str(ORG) + "member": "member",
-    str(ORG) + "organization": "organization",
-    str(ORG) + "role": "role",
-    str(ORG) + "memberDuring": "period",
-    str(ORG) + "subOrganizationOf": "part of",
-    str(ORG) + "postIn": "post in",
-    str(ORG) + "Membership": "membership",
-    str(ORG) + "Post": "post",
-    str(ORG) + "Role": "role",
-    str(ORG) + "FormalOrganization": "formal organization",
-    str(ORG) + "OrganizationalUnit": "organizational unit",
-    "http://www.w3.org/2006/time#hasTime": "time",
-    "http://www.w3.org/2006/time#hasBeginning": "beginning",
-    "http://www.w3.org/2006/time#hasEnd": "end",
-    "http://www.w3.org/2006/time#inXSDDate": "date",
-    "http://www.w3.org/2006/time#Instant": "instant",
-    "http://www.w3.org/2006/time#Interval": "interval",
-}
-# Incoming links worded from the linked thing's side, for standard terms the ontology cannot annotate.
-STANDARD_INVERSE_LABELS = {
-    str(ORG) + "member": "memberships",
-    str(ORG) + "organization": "members",
-    str(ORG) + "subOrganizationOf": "parts of this",
-    str(ORG) + "postIn": "posts",
-    "http://www.w3.org/ns/prov#wasDerivedFrom": "records taken from this source",
-}
 INVERSE_LABEL_PREDICATES = ("inverseLabel",)
 
 
@@ -192,6 +151,10 @@ MEMBERSHIP_CLAIMS = """SELECT ?m ?claim ?source ?quote ?supports ?day ?dayp WHER
   OPTIONAL { ?claim tg:inForceOn ?i . ?i time:inXSDDate ?day OPTIONAL { ?i tg:datePrecision ?dayp } }
 }"""
 SOURCE_NUMBER = re.compile(r"^(\d+)_")
+ENTITIES = """SELECT DISTINCT ?s ?c WHERE {
+  GRAPH ?g { ?s a ?c } FILTER(?g NOT IN (ASIDE))
+  FILTER(STRSTARTS(STR(?s), "PREFIX") && !CONTAINS(STR(?s), "#"))
+}"""
 
 
 @dataclass(frozen=True)
@@ -223,6 +186,7 @@ class Catalog:
         self._membership_claims: dict[str, list[QuotedClaim]] = Remembered(REMEMBERED)
         self._source_names: dict[str, str] = Remembered(REMEMBERED)
         self._uses: dict[str, int] = {}
+        self.lists: dict[str, list[str]] = {}  # the browse pages' lists, made once per build
         self._most_linked: dict[tuple[str, int], list[str]] = {}
 
     def warm(self) -> None:
@@ -322,16 +286,20 @@ class Catalog:
         """The memberships in an organization or treaty `iri`, their facts read in one query."""
         return self._read_memberships(iri, "{ ?m org:organization ?x } UNION { ?m tg:treaty ?x }")
 
-    def _read_memberships(self, iri: str, pattern: str) -> list[str]:
+    def all_memberships(self) -> list[str]:
+        """Every membership, their facts (and so their names) read in one query."""
+        return self._read_memberships(None, "?m a org:Membership .")
+
+    def _read_memberships(self, iri: str | None, pattern: str) -> list[str]:
         """One query for what many quad reads per membership would fetch: Oxigraph joins on its
         term ids and spells out only the values asked for (a quad read spells out all four)."""
         key = (iri, pattern)
         if key in self._membership_lists:
             return self._membership_lists[key]
-        node = ox.NamedNode(iri)  # refuses what is not an IRI before it goes into a query
-        rows = self.query(
-            MEMBERSHIP_FACTS.replace("PATTERN", pattern.replace("?x", f"<{node.value}>"))
-        )
+        if iri is not None:
+            node = ox.NamedNode(iri)  # refuses what is not an IRI before it goes into a query
+            pattern = pattern.replace("?x", f"<{node.value}>")
+        rows = self.query(MEMBERSHIP_FACTS.replace("PATTERN", pattern))
         found: dict[str, MembershipFacts] = {}
         labelled = set()
         for row in rows:
@@ -411,11 +379,26 @@ class Catalog:
             return f"{name}, since {start}"
         return f"{name}, until {end}" if end else name
 
+    @cached_property
+    def term_names(self) -> dict[str, str]:
+        """Composed names of the terms of office (they carry no label), read in one query."""
+        return term_names(self.query(TERM_FACTS.replace("TERMS", ALL_TERMS)), self._plain_label)
+
+    def tenures(self, post: str) -> list[Tenure]:
+        """The terms of office of a post, earliest first."""
+        pattern = f"?t tg:post <{ox.NamedNode(post).value}> ."
+        return tenures(self.query(TERM_FACTS.replace("TERMS", pattern)))
+
+    def _plain_label(self, iri: str | None) -> str | None:
+        return (self.rdfs_label(iri) or humanize(iri)) if iri else None
+
     def label(self, iri: str) -> str:
         """The readable name of any IRI: its label, a composed name, or its humanized local name."""
         found = self.rdfs_label(iri)
         if found:
             return found
+        if iri in self.term_names:
+            return self.term_names[iri]
         if str(ORG) + "Membership" in self.types_of(iri):
             composed = self._membership_label(iri)
             if composed:
@@ -558,7 +541,31 @@ class Catalog:
                     index.append(
                         (normalize(quad.object.value), quad.object.value, quad.subject.value)
                     )
+        composed = [(iri, self.label(iri)) for iri in self.all_memberships()]
+        composed += list(self.term_names.items())
+        index += [(normalize(name), name, iri) for iri, name in composed]
         return index
+
+    @cached_property
+    def entities(self) -> dict[str, tuple[str, ...]]:
+        """Every record of the dataset (no #fragment, no Wikidata-view node) and its classes."""
+        aside = ", ".join(f"<{graph.value}>" for graph in self.aside)
+        query = ENTITIES.replace("ASIDE", aside).replace("PREFIX", self.base + "/id/")
+        found: dict[str, set[str]] = {}
+        for row in self.query(query):
+            found.setdefault(row["s"].value, set()).add(row["c"].value)
+        return {iri: tuple(sorted(classes)) for iri, classes in found.items()}
+
+    def ancestors(self, cls: str) -> set[str]:
+        """A class and every class above it in the ontology."""
+        seen, todo = set(), [cls]
+        while todo:
+            current = todo.pop()
+            if current not in seen:
+                seen.add(current)
+                term = self.terms.get(current)
+                todo.extend(term.parents if term else [])
+        return seen
 
     def search(self, text: str, limit: int = 50) -> list[SearchHit]:
         """Entities whose label, alternative label or short name contains every word of `text`."""

@@ -10,6 +10,7 @@ from treatygraph.core.dates import format_date
 from treatygraph.rdf.namespaces import ORG
 
 from .catalog import LABEL, OWL, RDF_TYPE, SKOS, Catalog, is_wikidata
+from .names import duration_words
 
 TIME = "http://www.w3.org/2006/time#"
 PROV = "http://www.w3.org/ns/prov#"
@@ -48,6 +49,7 @@ FIRST = [
     "numberOfDocumentsAdopted",
     "adoptedBy",
 ]
+SOURCE_FILE_FACTS = ("fileName", "sha256", "hasUnrelatedTail", "tailDescription")
 INCOMING_SHOWN = 100  # a longer list of links into a record is cut, with a query for the rest
 COLUMNS_FIRST = ("participant", "represents", "roleLabel")
 
@@ -56,38 +58,88 @@ def _fragment_of(iri: str, subject: str) -> bool:
     return iri.startswith(subject + "#")
 
 
+VIEW_NODES = ("/id/statement/", "/id/reference/", "/id/value/")  # the Wikidata view's own nodes
+INCOMING_LINKS = 1_000  # links into a record kept in its document, per property
+RELATIONS = (str(ORG) + "Membership", str(ORG) + "Post", "TermOfOffice", "Chairmanship")
+
+
 def entity_triples(catalog: Catalog, iri: str) -> list[ox.Triple]:
-    """Every triple about the entity and its #fragments, the claims about it with their sources'
-    labels, the labels of everything it links to, and its owl:sameAs links, across all graphs."""
+    """What the entity's page shows, as RDF: every triple about it and its #fragments (the Wikidata
+    view's statement nodes included), the claims about it, its owl:sameAs links, the links into it
+    from other records, with the whole of the relation records among them (an organization's
+    memberships with member and dates, its posts with their terms and holders), and the labels of
+    everything named."""
     store = catalog.store
-    tg = catalog.tg
     node = ox.NamedNode(iri)
     triples: dict[ox.Triple, None] = {}
-    seen = {iri}
-    queue = [node]
-    claim_about = ox.NamedNode(tg + "claimAbout")
-    for quad in store.quads_for_pattern(None, claim_about, node, None):
-        if isinstance(quad.subject, ox.NamedNode) and quad.subject.value not in seen:
-            seen.add(quad.subject.value)
-            queue.append(quad.subject)
-    linked: set[str] = set()
-    while queue:
-        subject = queue.pop()
-        for quad in store.quads_for_pattern(subject, None, None, None):
-            triples[quad.triple] = None
-            obj = quad.object
-            if isinstance(obj, ox.NamedNode) and obj.value not in seen:
-                if _fragment_of(obj.value, iri):
-                    seen.add(obj.value)
-                    queue.append(obj)
-                else:
-                    linked.add(obj.value)
+    claim_about = ox.NamedNode(catalog.tg + "claimAbout")
+    claims = [q.subject for q in store.quads_for_pattern(None, claim_about, node, None)]
+    linked = _record(catalog, iri, triples, claims)
     for quad in store.quads_for_pattern(None, SAME_AS, node, None):
         triples[quad.triple] = None
+    linked |= _incoming(catalog, iri, triples)
     for other in sorted(linked):
         for quad in store.quads_for_pattern(ox.NamedNode(other), LABEL, None, None):
             triples[quad.triple] = None
     return list(triples)
+
+
+def _record(
+    catalog: Catalog, iri: str, triples: dict[ox.Triple, None], extra: list[ox.NamedNode]
+) -> set[str]:
+    """Add the triples of a record, its #fragments, its Wikidata-view nodes and `extra` subjects;
+    return the other IRIs they name."""
+    seen = {iri} | {n.value for n in extra if isinstance(n, ox.NamedNode)}
+    queue = [ox.NamedNode(iri), *(n for n in extra if isinstance(n, ox.NamedNode))]
+    own_nodes = tuple(catalog.base + kind for kind in VIEW_NODES)
+    linked: set[str] = set()
+    while queue:
+        subject = queue.pop()
+        for quad in catalog.store.quads_for_pattern(subject, None, None, None):
+            triples[quad.triple] = None
+            obj = quad.object
+            if isinstance(obj, ox.NamedNode) and obj.value not in seen:
+                if _fragment_of(obj.value, iri) or obj.value.startswith(own_nodes):
+                    seen.add(obj.value)
+                    queue.append(obj)
+                else:
+                    linked.add(obj.value)
+    return linked
+
+
+def _incoming(catalog: Catalog, iri: str, triples: dict[ox.Triple, None]) -> set[str]:
+    """Add the links into `iri` from other records (their first INCOMING_LINKS per property), and
+    the whole of the relation records among them; return the IRIs they name."""
+    skip = {catalog.tg + "claimAbout", PROV + "wasQuotedFrom", OWL + "sameAs"}
+    relations = {c if "/" in c else catalog.tg + c for c in RELATIONS}
+    by_predicate: dict[str, list[ox.Quad]] = {}
+    for quad in catalog.store.quads_for_pattern(None, None, ox.NamedNode(iri), None):
+        subject = quad.subject
+        if quad.predicate.value in skip or not isinstance(subject, ox.NamedNode):
+            continue
+        if subject.value.split("#", 1)[0] != iri:
+            by_predicate.setdefault(quad.predicate.value, []).append(quad)
+    linked: set[str] = set()
+    for quads in by_predicate.values():
+        for quad in sorted(quads, key=lambda q: q.subject.value)[:INCOMING_LINKS]:
+            triples[quad.triple] = None
+            record = quad.subject.value.split("#", 1)[0]
+            linked.add(record)
+            if quad.graph_name != catalog.view_graph and relations & set(catalog.types_of(record)):
+                linked |= _record(catalog, record, triples, [])
+                if str(ORG) + "Post" in catalog.types_of(record):
+                    linked |= _holders(catalog, record, triples)
+    return linked
+
+
+def _holders(catalog: Catalog, post: str, triples: dict[ox.Triple, None]) -> set[str]:
+    """Add the terms of office of a post, each whole (holder, dates)."""
+    linked: set[str] = set()
+    has_post = ox.NamedNode(catalog.tg + "post")
+    terms = catalog.store.quads_for_pattern(None, has_post, ox.NamedNode(post), None)
+    for quad in sorted(terms, key=lambda q: q.subject.value)[:INCOMING_LINKS]:
+        linked |= _record(catalog, quad.subject.value, triples, [])
+    return linked
 
 
 def term_triples(catalog: Catalog, iri: str) -> list[ox.Triple]:
@@ -252,6 +304,8 @@ class Describer:
                 return Value("text", text="yes" if term.value == "true" else "no")
             if datatype == XSD + "date":
                 return Value("date", text=format_date(term.value, None))
+            if datatype == XSD + "duration":
+                return Value("text", text=duration_words(term.value))
             if datatype == XSD + "anyURI":
                 return Value("external", text=term.value, href=term.value, iri=term.value)
             return Value("text", text=term.value, lang=term.language)
@@ -331,6 +385,8 @@ class Describer:
             self.tg + "conflictsWith",
             SKOS + "note",
         }
+        if self.is_a(self.iri, self.tg + "SourceDocument"):  # shown in the page's document box
+            hidden |= {self.tg + p for p in SOURCE_FILE_FACTS}
         types = [self.value(t) for t in props.get(RDF_TYPE.value, [])]
         label_term = self.first(self.iri, LABEL.value)
         label = label_term.value if label_term else catalog.label(self.iri)
@@ -386,6 +442,9 @@ class Describer:
             for target in sorted(targets):
                 by_predicate[target].claims.append(claim)
         number = 0
+        for claim in header_claims + record_claims:
+            number += 1
+            claim.number = number
         for statement in statements:
             fresh = []
             for claim in statement.claims:
@@ -396,9 +455,6 @@ class Describer:
                     claim.number = number
                     fresh.append(claim)
             statement.claims = fresh
-        for claim in record_claims + header_claims:
-            number += 1
-            claim.number = number
         notes = [t.value for t in props.get(SKOS + "note", [])]
         quoted_by = []
         if self.is_a(self.iri, self.tg + "SourceDocument"):

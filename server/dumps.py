@@ -6,6 +6,10 @@ browsers, the RDF of `void.ttl` in any of the document formats for RDF clients.
 
 from __future__ import annotations
 
+import gzip
+from collections.abc import Iterator
+from pathlib import Path
+
 import pyoxigraph as ox
 from flask import Blueprint, Response, abort, render_template, request, send_from_directory
 
@@ -20,6 +24,7 @@ SERVED = {d.file: d.media_type for d in DISTRIBUTIONS} | {
     "SHA256SUMS": "text/plain; charset=utf-8",
     "void.ttl": "text/turtle",
 }
+GZIP = "application/gzip"
 SPDX = "http://spdx.org/rdf/terms#"
 DCAT = "http://www.w3.org/ns/dcat#"
 
@@ -87,7 +92,24 @@ def well_known_void():
 
 @blueprint.get("/dumps/<name>")
 def dump(name: str):
+    """A dump file as it is; a gzip file as `application/gzip`, byte for byte (so its checksum
+    holds), unless the client asks for RDF and not for a gzip file (as `rdflib.Graph().parse(url)`
+    does): then its content, unpacked as it is sent."""
     if name not in SERVED:
         abort(404)
     build = current_build()
-    return send_from_directory(build.dumps_dir, name, mimetype=SERVED[name], etag=True)
+    if not name.endswith(".gz"):
+        return send_from_directory(build.dumps_dir, name, mimetype=SERVED[name], etag=True)
+    inner = SERVED[name]
+    if request.accept_mimetypes.best_match([GZIP, inner], default=GZIP) == GZIP:
+        response = send_from_directory(build.dumps_dir, name, mimetype=GZIP, etag=True)
+    else:
+        response = Response(_unpacked(build.dumps_dir / name), mimetype=inner)
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+def _unpacked(path: Path) -> Iterator[bytes]:
+    with gzip.open(path, "rb") as packed:
+        while chunk := packed.read(1 << 16):
+            yield chunk

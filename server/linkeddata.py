@@ -31,6 +31,7 @@ from .catalog import Catalog, catalog
 from .describe import Describer, entity_triples, term_triples
 from .formats import DOCUMENT_FORMATS, HTML, Format, UnknownFormat, negotiate, split_suffix
 from .release_cache import rendered
+from .sources import source_text
 from .strict_text import UnreadableRequest, parse_urlencoded, raw_query_string
 from .timeline import membership_timelines
 
@@ -41,6 +42,7 @@ FOAF = "http://xmlns.com/foaf/0.1/"
 VOID = "http://rdfs.org/ns/void#"
 LICENCE = "https://creativecommons.org/licenses/by/4.0/"
 OWL = "http://www.w3.org/2002/07/owl#"
+ORG_POST = "http://www.w3.org/ns/org#Post"
 
 
 @blueprint.after_request
@@ -128,7 +130,11 @@ def document_response(
         headers["Content-Location"] = f"{stem}.{fmt.key}"
     if not_modified(etag, modified):
         return cached(Response(status=304, headers=headers), etag, modified)
-    body = rendered((stem, fmt.key), lambda: page() if fmt.is_html else rdf_body(triples(), fmt))
+    body = rendered(
+        (stem, fmt.key),
+        lambda: page() if fmt.is_html else rdf_body(triples(), fmt),
+        any_host=stem.startswith("/doc/"),
+    )
     return cached(Response(body, mimetype=fmt.media_type, headers=headers), etag, modified)
 
 
@@ -231,8 +237,20 @@ def _exists(cat: Catalog, iri: str) -> bool:
 def entity_page(cat: Catalog, iri: str, stem: str) -> str:
     page = Describer(cat, iri).page()
     timelines = membership_timelines(cat, iri)
+    holders = cat.tenures(iri) if ORG_POST in cat.types_of(iri) else []
+    document = None
+    if page.quoted_by or cat.tg + "SourceDocument" in cat.types_of(iri):
+        document = source_text(cat, iri, [c.quote for c in page.quoted_by])
     return render_template(
-        "entity.html", page=page, cat=cat, stem=stem, timelines=timelines, formats=DOCUMENT_FORMATS
+        "entity.html",
+        page=page,
+        cat=cat,
+        stem=stem,
+        timelines=timelines,
+        formats=DOCUMENT_FORMATS,
+        document=document,
+        holders=holders,
+        source_number=cat.source_name(iri) if document or page.quoted_by else None,
     )
 
 

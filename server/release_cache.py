@@ -89,19 +89,27 @@ def page_cache(config: Config) -> ReleaseCache:
     return ReleaseCache(total, total // PAGE_ENTRY_SHARE)
 
 
-def rendered(key: Hashable, render: Callable[[], str | bytes]) -> bytes:
+def rendered(key: Hashable, render: Callable[[], str | bytes], any_host: bool = False) -> bytes:
     """The body of a page or document of the current release, rendered on its first request.
 
     `key` names it within the release (path and format). The public root the request came
     through (scheme, host, mount path) is added: pages may write it (`url_for`, the home page's
-    line on how IRIs map to this server).
+    line on how IRIs map to this server). A body that names no host (`any_host`: entity pages
+    and documents, whose links are root-relative and whose IRIs are the build's) is kept once
+    for every host, under its mount path only, so it can be rendered ahead of any request.
     """
     build = current_build()
     cache: ReleaseCache = current_app.extensions[PAGES]
-    full_key = (request.url_root, key)
+    full_key = (request.script_root if any_host else request.url_root, key)
     body = cache.get(build, full_key)
     if body is None:
         made = render()
         body = made.encode() if isinstance(made, str) else made
         cache.put(build, full_key, body, len(body))
     return body
+
+
+def room_left(fraction: float) -> bool:
+    """Whether the page cache is less than `fraction` full."""
+    cache: ReleaseCache = current_app.extensions[PAGES]
+    return cache.size < cache.max_bytes * fraction

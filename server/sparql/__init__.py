@@ -480,6 +480,8 @@ def _editor() -> Response:
         examples=examples,
         examples_json=[asdict(example) for example in examples],
         endpoint=url_for("sparql.endpoint", _external=True),
+        prefixes=ns.prefixes(),
+        base_iri=ns.base,
     )
     response = Response(html, content_type="text/html; charset=utf-8")
     response.headers["Content-Security-Policy"] = CSP

@@ -272,7 +272,11 @@ def test_home_page(client, built):
     assert 'action="/search"' in text
     assert 'href="/dumps/"' in text and 'href="/doc/ontology"' in text
     assert "creativecommons.org/licenses/by/4.0" in text
-    assert re.search(r"international organization</a></td><td class=\"num\">\d+", text)
+    assert re.search(
+        r"international organization</a></td><td class=\"num\"><a href=\"/browse/organizations\""
+        r" title=\"list them\">\d+</a>",
+        text,
+    )
     assert 'href="/id/organization/csto"' in text
 
 

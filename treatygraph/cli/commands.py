@@ -217,7 +217,7 @@ def _gunicorn(worker_class: str, *options: str):
             "8190",
             "--access-logfile",
             "-",
-            "server.app:create_app()",
+            "server.app:serving_app()",
         ]
 
     return argv
@@ -241,7 +241,7 @@ def _granian(host: str, port: int, workers: int) -> list[str]:
         "32",
         "--access-log",
         "--factory",
-        "server.app:create_app",
+        "server.app:serving_app",
     ]
 
 
