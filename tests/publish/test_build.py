@@ -80,6 +80,12 @@ def test_void_describes_every_distribution(config, built):
     for dist in distributions:
         assert void.value(dist, dcat.byteSize) is not None
         assert void.value(dist, dcat.mediaType) is not None
+        gzipped = str(dist).endswith(".gz")
+        compression = void.value(dist, dcat.compressFormat)
+        assert (compression is not None) == gzipped
+        if gzipped:
+            assert str(compression).endswith("/application/gzip")
+            assert not str(void.value(dist, dcat.mediaType)).endswith("gzip")
 
 
 def test_two_builds_give_byte_identical_sorted_ntriples(inputs_copy, tmp_path):

@@ -31,8 +31,9 @@ LICENCE = "https://creativecommons.org/licenses/by/4.0/"
 @dataclass(frozen=True)
 class Distribution:
     file: str
-    media_type: str
+    media_type: str  # of the RDF inside, for a compressed file
     title: str
+    compress_format: str | None = None
 
 
 DISTRIBUTIONS = (
@@ -43,11 +44,13 @@ DISTRIBUTIONS = (
         "treatygraph.nt.gz",
         "application/n-triples",
         "The whole dataset as sorted N-Triples, gzipped",
+        "application/gzip",
     ),
     Distribution(
         "treatygraph.nq.gz",
         "application/n-quads",
         "The dataset with its named graphs, as sorted N-Quads, gzipped",
+        "application/gzip",
     ),
     Distribution(
         "treatygraph.jsonld", "application/ld+json", "The dataset with its named graphs, as JSON-LD"
@@ -313,6 +316,10 @@ def write_dumps(
     return triple_count
 
 
+def _media_type_iri(media_type: str) -> URIRef:
+    return URIRef(f"https://www.iana.org/assignments/media-types/{media_type}")
+
+
 def void_graph(
     ns: ProjectNamespaces,
     dumps_dir: Path,
@@ -367,9 +374,11 @@ def void_graph(
             (
                 node,
                 DCAT.mediaType,
-                URIRef(f"https://www.iana.org/assignments/media-types/{dist.media_type}"),
+                _media_type_iri(dist.media_type),
             )
         )
+        if dist.compress_format:
+            g.add((node, DCAT.compressFormat, _media_type_iri(dist.compress_format)))
         g.add((node, DCAT.byteSize, Literal(size, datatype=XSD.nonNegativeInteger)))
         g.add((node, DCTERMS.license, licence))
         checksum = URIRef(f"{node}#sha256")
