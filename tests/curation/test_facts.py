@@ -86,7 +86,10 @@ def _with_claims(tmp_path, record: str, claims: str):
     facts_dir.mkdir()
     path = facts_dir / "treaties.yaml"
     path.write_text(
-        "- id: treaty/test\n  type: Treaty\n  label: Test treaty\n" + record + "  sources:\n" + claims,
+        "- id: treaty/test\n  type: Treaty\n  label: Test treaty\n"
+        + record
+        + "  sources:\n"
+        + claims,
         encoding="utf-8",
     )
     return path, lambda: load_facts(facts_dir, mapping, ns, sources)
@@ -97,12 +100,16 @@ CLAIM = f'  - source: csto-2019-russia-chairmanship\n    quote: "{QUOTE}"\n'
 
 def test_a_field_no_claim_supports_is_refused_with_file_and_line(tmp_path):
     path, load = _with_claims(
-        tmp_path, "  signedOn: 1992-05-15\n  duration: P5Y\n", CLAIM + "    supports: [label, signedOn]\n"
+        tmp_path,
+        "  signedOn: 1992-05-15\n  duration: P5Y\n",
+        CLAIM + "    supports: [label, signedOn]\n",
     )
     with pytest.raises(DataError) as failure:
         load()
     (problem,) = failure.value.problems
-    assert str(problem).startswith(f"{path}:5: treaty/test: field 'duration' is supported by no claim")
+    assert str(problem).startswith(
+        f"{path}:5: treaty/test: field 'duration' is supported by no claim"
+    )
 
 
 @pytest.mark.parametrize(

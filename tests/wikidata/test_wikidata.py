@@ -553,7 +553,9 @@ def test_quickstatements_never_cite_a_quote_that_does_not_state_the_value():
     inferred = (ID + "source/inferred", Literal("Inferred from.", lang="en"))
     findings = [
         Finding("wikidata-lacks", Statement("Q1", "P463", "Q2", {}, [], [inferred]), None, ""),
-        Finding("wikidata-lacks", Statement("Q3", "P463", "Q2", {}, [stated], [inferred]), None, ""),
+        Finding(
+            "wikidata-lacks", Statement("Q3", "P463", "Q2", {}, [stated], [inferred]), None, ""
+        ),
     ]
     lines, skipped = quickstatements(findings)
     assert lines == [f'Q3\tP463\tQ2\tS854\t"{ID}source/stated"\tS1683\ten:"Stated."']

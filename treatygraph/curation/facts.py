@@ -435,7 +435,9 @@ class _Converter:
         entries = [c for c in claims if isinstance(c, CommentedMap)]
         if any(not c.get("supports") for c in entries):
             return
-        supported = {key for c in entries for key in c.get("supports") or [] if isinstance(key, str)}
+        supported = {
+            key for c in entries for key in c.get("supports") or [] if isinstance(key, str)
+        }
         for key, value in record.items():
             explained = isinstance(value, dict) and value.get("inference")
             if key in UNCLAIMED or key in supported or explained:
