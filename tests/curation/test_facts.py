@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from rdflib import Literal
 
 from treatygraph.core.config import PROJECT_ROOT
 from treatygraph.core.dates import is_before, parse_date
@@ -129,3 +132,26 @@ def test_a_field_no_claim_supports_is_refused_with_file_and_line(tmp_path):
 def test_fields_a_claim_or_an_inference_covers_are_accepted(tmp_path, record, claims):
     _, load = _with_claims(tmp_path, record, claims)
     assert len(load().facts) > 0
+
+
+EDITORS_WORDS = re.compile(
+    r"[A-Za-z_]+\.yaml|conflictsWith|\b(?:event|membership|treaty|meeting|term|organization|body|"
+    r"state|person|document|place|chairmanship|post|operation|force|article|source)/[a-z0-9-]+"
+)
+
+
+def test_published_notes_and_inferences_are_for_readers():
+    """Notes, inferences and descriptions are published and shown on pages: no data file names,
+    record ids or link names, which mean something to an editor only."""
+    ns = ProjectNamespaces("https://w3id.org/treatygraph")
+    mapping = Mapping.load(PROJECT_ROOT / "ontology" / "mapping.yaml", ns)
+    problems = Collector()
+    sources = load_sources(PROJECT_ROOT / "data" / "sources", problems)
+    result = load_facts(PROJECT_ROOT / "data" / "facts", mapping, ns, sources)
+    found = sorted(
+        f"{subject}: {EDITORS_WORDS.findall(str(text))}"
+        for graph in (result.facts, result.provenance)
+        for subject, _, text in graph
+        if isinstance(text, Literal) and EDITORS_WORDS.search(str(text))
+    )
+    assert not found, "\n".join(found)
