@@ -441,6 +441,7 @@ class Describer:
                 header_claims.append(claim)
             for target in sorted(targets):
                 by_predicate[target].claims.append(claim)
+        _mark_inferred(statements, record_claims)
         number = 0
         for claim in header_claims + record_claims:
             number += 1
@@ -515,6 +516,20 @@ class Describer:
             label = self.catalog.inverse_label(predicate)
             result.append(Incoming(predicate, label, items, total=len(subjects)))
         return sorted(result, key=lambda i: i.label)
+
+
+def _mark_inferred(statements: list[Statement], record_claims: list[ClaimView]) -> None:
+    """A value no quote states, only inferences (its own claims, and those about the whole record),
+    is marked inferred with their rules, as an inferred date is."""
+    for statement in statements:
+        if statement.is_sources:
+            continue
+        backing = statement.claims + record_claims
+        if backing and all(c.inference for c in backing):
+            rules = list(dict.fromkeys(c.inference for c in backing))
+            for value in statement.values:
+                if value.kind in ("link", "text") and not value.inferred:
+                    value.inferred = rules
 
 
 def _local(iri: str) -> str:

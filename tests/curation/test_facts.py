@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from rdflib import Literal
 
 from treatygraph.core.config import PROJECT_ROOT
 from treatygraph.core.dates import is_before, parse_date
@@ -74,3 +77,81 @@ def test_a_date_with_unknown_keys_is_an_error_not_a_truncated_inference(tmp_path
         load()
     (problem,) = failure.value.problems
     assert str(problem).startswith(f"{path}:3: start: unknown keys 'as the source says'")
+
+
+def _with_claims(tmp_path, record: str, claims: str):
+    ns = ProjectNamespaces("https://w3id.org/treatygraph")
+    mapping = Mapping.load(PROJECT_ROOT / "ontology" / "mapping.yaml", ns)
+    problems = Collector()
+    sources = load_sources(PROJECT_ROOT / "data" / "sources", problems)
+    problems.raise_if_any()
+    facts_dir = tmp_path / "facts"
+    facts_dir.mkdir()
+    path = facts_dir / "treaties.yaml"
+    path.write_text(
+        "- id: treaty/test\n  type: Treaty\n  label: Test treaty\n"
+        + record
+        + "  sources:\n"
+        + claims,
+        encoding="utf-8",
+    )
+    return path, lambda: load_facts(facts_dir, mapping, ns, sources)
+
+
+CLAIM = f'  - source: csto-2019-russia-chairmanship\n    quote: "{QUOTE}"\n'
+
+
+def test_a_field_no_claim_supports_is_refused_with_file_and_line(tmp_path):
+    path, load = _with_claims(
+        tmp_path,
+        "  signedOn: 1992-05-15\n  duration: P5Y\n",
+        CLAIM + "    supports: [label, signedOn]\n",
+    )
+    with pytest.raises(DataError) as failure:
+        load()
+    (problem,) = failure.value.problems
+    assert str(problem).startswith(
+        f"{path}:5: treaty/test: field 'duration' is supported by no claim"
+    )
+
+
+@pytest.mark.parametrize(
+    ("record", "claims"),
+    [
+        # a claim without `supports` stands for the whole record
+        ("  duration: P5Y\n", CLAIM),
+        # a date with an inference of its own explains itself
+        (
+            "  entryIntoForce: {value: 1994-04-20, inference: 'Read from the other record.'}\n",
+            CLAIM + "    supports: [label]\n",
+        ),
+        # the note is the publisher's sentence to the reader, not a claim
+        ("  note: Source 001 says so.\n", CLAIM + "    supports: [label]\n"),
+    ],
+)
+def test_fields_a_claim_or_an_inference_covers_are_accepted(tmp_path, record, claims):
+    _, load = _with_claims(tmp_path, record, claims)
+    assert len(load().facts) > 0
+
+
+EDITORS_WORDS = re.compile(
+    r"[A-Za-z_]+\.yaml|conflictsWith|\b(?:event|membership|treaty|meeting|term|organization|body|"
+    r"state|person|document|place|chairmanship|post|operation|force|article|source)/[a-z0-9-]+"
+)
+
+
+def test_published_notes_and_inferences_are_for_readers():
+    """Notes, inferences and descriptions are published and shown on pages: no data file names,
+    record ids or link names, which mean something to an editor only."""
+    ns = ProjectNamespaces("https://w3id.org/treatygraph")
+    mapping = Mapping.load(PROJECT_ROOT / "ontology" / "mapping.yaml", ns)
+    problems = Collector()
+    sources = load_sources(PROJECT_ROOT / "data" / "sources", problems)
+    result = load_facts(PROJECT_ROOT / "data" / "facts", mapping, ns, sources)
+    found = sorted(
+        f"{subject}: {EDITORS_WORDS.findall(str(text))}"
+        for graph in (result.facts, result.provenance)
+        for subject, _, text in graph
+        if isinstance(text, Literal) and EDITORS_WORDS.search(str(text))
+    )
+    assert not found, "\n".join(found)

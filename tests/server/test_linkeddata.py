@@ -356,6 +356,18 @@ def test_dates_show_their_precision_and_inference(client):
     assert 'class="inferred"' in text
 
 
+def test_a_value_only_inferences_support_is_marked_inferred_with_its_rule(client):
+    """The European Council's parent organization is general knowledge, kept as an inference: the
+    link to the EU carries the marker and the rule, as an inferred date does."""
+    text = client.get("/doc/body/european-council.html").get_data(as_text=True)
+    marked = re.search(
+        r'<a href="[^"]*/organization/eu[^"]*">[^<]*</a><span class="inferred" title="([^"]*)"',
+        text,
+    )
+    assert marked, "the link to the European Union is not marked inferred"
+    assert "general knowledge" in marked.group(1)
+
+
 def test_ontology_term_page(client):
     text = client.get("/doc/ontology/signatory.html").get_data(as_text=True)
     assert "signatory" in text and "A state that signed the instrument." in text

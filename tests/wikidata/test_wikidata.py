@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from conftest import TEST_DATA, OxigraphServer, free_port
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib import namespace as vocabulary
-from rdflib.namespace import OWL, PROV, RDF
+from rdflib.namespace import OWL, PROV, RDF, RDFS
 from sparql_support import endpoint_server
 
 from treatygraph.cli.commands import main
@@ -302,10 +302,35 @@ def test_memberships_in_wikidata_shape_with_ranks_roles_and_references():
     assert (URIRef(ID + "state/suspended"), WDT.P463, None) not in view
 
     for node in (current, ended, suspended):
-        (reference,) = view.objects(node, PROV.wasDerivedFrom)
+        quoted = [r for r in view.objects(node, PROV.wasDerivedFrom) if (r, PR.P248, None) in view]
+        (reference,) = quoted
         assert (reference, RDF.type, WIKIBASE.Reference) in view
         assert view.value(reference, PR.P248) == URIRef(ID + "source/example")
         assert str(view.value(reference, PR.P1683)).endswith("member.")
+        assert view.value(reference, PR.P887) is None
+
+
+def test_an_inferred_claim_or_date_is_a_reference_based_on_heuristic():
+    """Wikidata's way: P887 (based on heuristic) in the reference, here a node labelled with the
+    inference in words; an inferred date gets a reference of its own with its inference."""
+    ns = ProjectNamespaces("https://w3id.org/treatygraph")
+    facts, provenance = _membership_facts(ns)
+    claim = URIRef(ID + "membership/ended#claim-1")
+    provenance.add((claim, ns.tg.inference, Literal("Read from the summit's list.", lang="en")))
+    view = wikidata_view(ns, facts, provenance, Graph())
+
+    def heuristics(slug):
+        (node,) = view.objects(URIRef(ID + f"state/{slug}"), WDP.P463)
+        found = {}
+        for reference in view.objects(node, PROV.wasDerivedFrom):
+            for heuristic in view.objects(reference, PR.P887):
+                assert (heuristic, RDF.type, ns.tg.Inference) in view
+                found[str(view.value(heuristic, RDFS.label))] = view.value(reference, PR.P248)
+        return found
+
+    assert heuristics("ended") == {"Read from the summit's list.": URIRef(ID + "source/example")}
+    assert heuristics("current") == {"Founding date.": None}
+    assert heuristics("suspended") == {}
 
 
 def test_an_attested_membership_has_no_date_qualifiers_only_its_quote():
@@ -334,9 +359,12 @@ def test_view_nodes_are_hashes_of_their_content(config, built):
         assert re.match(rf"^{ID}statement/[0-9a-f]{{40}}$", str(node))
         references = list(first.objects(node, PROV.wasDerivedFrom))
         assert references, node
+        assert any(first.value(r, PR.P248) is not None for r in references), node
         for reference in references:
-            assert first.value(reference, PR.P248) is not None
-            assert first.value(reference, PR.P1683) is not None
+            # a reference cites a source with its quote, or an inferred date's rule (P887), or both
+            quoted = first.value(reference, PR.P248) is not None
+            assert quoted == (first.value(reference, PR.P1683) is not None)
+            assert quoted or first.value(reference, PR.P887) is not None
 
 
 def test_an_attested_term_of_office_has_no_date_qualifiers(config, built):
@@ -408,6 +436,7 @@ def test_every_membership_and_every_treaty_party_is_in_the_view_with_its_period_
         references = {
             (view.value(ref, PR.P248), view.value(ref, PR.P1683))
             for ref in view.objects(matching[0], PROV.wasDerivedFrom)
+            if (ref, PR.P248, None) in view  # not the reference of an inferred date alone
         }
         assert references and references <= quotes, membership
     assert treaty_parties >= 10, "the Collective Security Treaty's parties are checked"
@@ -515,6 +544,22 @@ def test_quickstatements_never_write_an_inferred_date():
         f'Q4\tP463\tQ2\tP580\t+2002-05-14T00:00:00Z/11\tS854\t"{ID}source/example"\tS1683\ten:"Quoted."',
     ]
     assert len(skipped) == 3 and all("inferred" in reason for reason in skipped)
+
+
+def test_quickstatements_never_cite_a_quote_that_does_not_state_the_value():
+    from treatygraph.wikidata.diff import Finding, Statement, quickstatements
+
+    stated = (ID + "source/stated", Literal("Stated.", lang="en"))
+    inferred = (ID + "source/inferred", Literal("Inferred from.", lang="en"))
+    findings = [
+        Finding("wikidata-lacks", Statement("Q1", "P463", "Q2", {}, [], [inferred]), None, ""),
+        Finding(
+            "wikidata-lacks", Statement("Q3", "P463", "Q2", {}, [stated], [inferred]), None, ""
+        ),
+    ]
+    lines, skipped = quickstatements(findings)
+    assert lines == [f'Q3\tP463\tQ2\tS854\t"{ID}source/stated"\tS1683\ten:"Stated."']
+    assert skipped == ["Q1 P463 Q2: inferred, no quote states it"]
 
 
 # -- federation recipes ----------------------------------------------------------------------------

@@ -19,6 +19,9 @@ from .yamlio import item_line, key_line, load_records, load_yaml, record_line
 
 RECORD_ID = re.compile(r"^[a-z][a-z-]*/[a-z0-9][a-z0-9-]*$")
 RESERVED = {"id", "type", "sources", "start", "end"}
+# Fields that need no claim: the record's own keys, and the note, which is the publisher's sentence
+# to the reader (published as skos:note), not a statement about the world.
+UNCLAIMED = {"id", "type", "sources", "note"}
 CLAIM_KEYS = {"source", "quote", "supports", "inference", "note", "inForceOn"}
 DATE_KEYS = {"value", "inference"}
 VALUE_KINDS = {
@@ -424,6 +427,27 @@ class _Converter:
                 prov.add((node, self.tg.note, Literal(str(claim["note"]), lang="en")))
             if "inForceOn" in claim:
                 self.in_force_on(path, record, claim, subject, node)
+        self.unsupported_fields(path, record, claims)
+
+    def unsupported_fields(self, path: Path, record: CommentedMap, claims: list) -> None:
+        """Refuse a field that no claim supports: a claim without `supports` stands for the whole
+        record; otherwise each field needs a claim listing it, or (a date) an inference of its own."""
+        entries = [c for c in claims if isinstance(c, CommentedMap)]
+        if any(not c.get("supports") for c in entries):
+            return
+        supported = {
+            key for c in entries for key in c.get("supports") or [] if isinstance(key, str)
+        }
+        for key, value in record.items():
+            explained = isinstance(value, dict) and value.get("inference")
+            if key in UNCLAIMED or key in supported or explained:
+                continue
+            self.problems.add(
+                path,
+                key_line(record, key),
+                f"{record.get('id')}: field {key!r} is supported by no claim (add it to a claim's "
+                "`supports`, give it an inference, or remove it)",
+            )
 
     def in_force_on(
         self, path: Path, record: CommentedMap, claim: CommentedMap, subject: URIRef, node: URIRef

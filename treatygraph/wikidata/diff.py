@@ -75,6 +75,8 @@ class Statement:
     value: str | When  # a QID, or a date
     qualifiers: dict[str, When] = field(default_factory=dict)
     references: list[tuple[str, Literal]] = field(default_factory=list)  # (source IRI, quote)
+    # references whose quote does not state the value (P887, based on heuristic): never exported
+    inferred_references: list[tuple[str, Literal]] = field(default_factory=list)
     role: str | None = None  # our pq:P2868 role, which has no Wikidata item
     origin: str = ""  # our statement IRI, or "statement"/"truthy" for Wikidata's
 
@@ -143,10 +145,16 @@ def our_statements(
             qraw = view.value(node, PQ[qualifier])
             if qraw is not None:
                 qualifiers[qualifier] = _when(view, qraw, qnode, inference)
-        references = sorted(
-            (str(view.value(ref, PR.P248)), view.value(ref, PR.P1683))
-            for ref in view.objects(node, PROV.wasDerivedFrom)
-        )
+        references, inferred_references = [], []
+        for ref in view.objects(node, PROV.wasDerivedFrom):
+            source = view.value(ref, PR.P248)
+            if source is None:
+                continue  # the reference of an inferred date alone: no source to cite
+            found = (str(source), view.value(ref, PR.P1683))
+            heuristic = view.value(ref, PR.P887) is not None
+            (inferred_references if heuristic else references).append(found)
+        references.sort()
+        inferred_references.sort()
         role = view.value(node, PQ.P2868)
         statements.append(
             Statement(
@@ -155,6 +163,7 @@ def our_statements(
                 value,
                 qualifiers,
                 references,
+                inferred_references,
                 role=str(role) if role is not None else None,
                 origin=str(node),
             )
@@ -384,7 +393,9 @@ def quickstatements(findings: list[Finding]) -> tuple[list[str], list[str]]:
     The reference is S854 (reference URL: our source document's IRI) and S1683 (quote, with
     its language): S248 (stated in) needs a Wikidata item, which our source documents do not
     have. Dates we inferred (the sources do not state them) are never written: a statement whose
-    value is inferred is left out, an inferred qualifier is dropped from its line. Returns the
+    value is inferred is left out, an inferred qualifier is dropped from its line. A reference based
+    on a heuristic (P887: its quote does not state the value) is not written either, and a
+    statement with no other reference is left out. Returns the
     lines and what could not be written, with the reason.
     """
     lines, skipped = [], []
@@ -413,7 +424,8 @@ def quickstatements(findings: list[Finding]) -> tuple[list[str], list[str]]:
             if name not in inferred:
                 main += f"\t{name}\t{when.quickstatements()}"
         if not ours.references:
-            skipped.append(f"{ours.describe()}: no reference")
+            why = "inferred, no quote states it" if ours.inferred_references else "no reference"
+            skipped.append(f"{ours.describe()}: {why}")
             continue
         for source, quote in ours.references:
             line = f'{main}\tS854\t"{source}"'

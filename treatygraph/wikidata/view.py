@@ -7,6 +7,12 @@ entities. Subjects and objects are our own IRIs; they carry `owl:sameAs` to Wiki
     ?state p:P463 ?s . ?s ps:P463 ?org ; pq:P580 ?start ; pq:P582 ?end .   # end only if ended
     ?s wikibase:rank wikibase:PreferredRank ; prov:wasDerivedFrom ?ref .
     ?ref pr:P248 ?sourceDocument ; pr:P1683 ?quote .
+    ?ref pr:P887 ?heuristic . ?heuristic rdfs:label ?how .   # only where the quote does not state it
+
+A claim whose quote does not state what it supports (it carries `tg:inference`) becomes a
+reference with P887 (based on heuristic), Wikidata's own mark for an inferred value; the heuristic
+is a node of ours labelled with the inference in words. An inferred date in a statement gets a
+reference of its own with P887 and the date's inference.
 
 Which property a native term becomes is read from the ontology's `skos:exactMatch` /
 `skos:closeMatch` alignments to `wd:P…`; the n-ary patterns Wikidata writes as qualified
@@ -53,7 +59,7 @@ NOT_FROM_ALIGNMENTS = frozenset({"P1683", "P577", "P1308", "P710"})
 MEMBER_OF = "P463"
 START, END, POINT_IN_TIME = "P580", "P582", "P585"
 SUBJECT_HAS_ROLE = "P2868"
-STATED_IN, QUOTE = "P248", "P1683"
+STATED_IN, QUOTE, BASED_ON_HEURISTIC = "P248", "P1683", "P887"
 SECRETARY_GENERAL = re.compile(r"secretary[\s-]+general", re.IGNORECASE)
 
 
@@ -76,9 +82,10 @@ class TimeValue:
 
 @dataclass(frozen=True)
 class Claim:
-    source: URIRef
-    quote: Literal
+    source: URIRef | None
+    quote: Literal | None
     supports: frozenset[URIRef]
+    inference: Literal | None = None  # how the claim is inferred, when its quote does not state it
 
 
 def _digest(*parts: object) -> str:
@@ -112,9 +119,10 @@ class ViewBuilder:
             if about is None or source is None or quote is None:
                 continue
             supports = frozenset(provenance.objects(claim, self.tg.supports))
-            self.claims[about].append(Claim(source, quote, supports))
+            inference = provenance.value(claim, self.tg.inference)
+            self.claims[about].append(Claim(source, quote, supports, inference))
         for claims in self.claims.values():
-            claims.sort(key=lambda c: (str(c.source), str(c.quote)))
+            claims.sort(key=lambda c: (str(c.source), str(c.quote), str(c.inference)))
 
     # -- helpers ---------------------------------------------------------------------------------
     def is_entity(self, iri) -> bool:
@@ -161,11 +169,25 @@ class ViewBuilder:
         return node
 
     def reference(self, claim: Claim) -> URIRef:
-        node = URIRef(f"{self.ns.base}/id/reference/{_digest(claim.source, claim.quote.n3())}")
+        parts = [claim.source, claim.quote.n3() if claim.quote is not None else None]
+        if claim.inference is not None:
+            parts.append(claim.inference.n3())
+        node = URIRef(f"{self.ns.base}/id/reference/{_digest(*parts)}")
         g = self.graph
         g.add((node, RDF.type, WIKIBASE.Reference))
-        g.add((node, PR[STATED_IN], claim.source))
-        g.add((node, PR[QUOTE], claim.quote))
+        if claim.source is not None:
+            g.add((node, PR[STATED_IN], claim.source))
+        if claim.quote is not None:
+            g.add((node, PR[QUOTE], claim.quote))
+        if claim.inference is not None:
+            g.add((node, PR[BASED_ON_HEURISTIC], self.heuristic(claim.inference)))
+        return node
+
+    def heuristic(self, inference: Literal) -> URIRef:
+        """The inference as a node of its own: the value of P887 is an item, not a text."""
+        node = URIRef(f"{self.ns.base}/id/heuristic/{_digest(inference.n3())}")
+        self.graph.add((node, RDF.type, self.tg.Inference))
+        self.graph.add((node, RDFS.label, inference))
         return node
 
     def _simple(self, value) -> URIRef | Literal:
@@ -185,7 +207,13 @@ class ViewBuilder:
         qualifiers = sorted(
             (q for q in qualifiers if q[1] is not None), key=lambda q: (q[0], str(q[1]))
         )
-        refs = sorted({self.reference(c) for c in claims})
+        dated = [value, *(q[1] for q in qualifiers)]
+        inferred_dates = [
+            Claim(None, None, frozenset(), v.inference)
+            for v in dated
+            if isinstance(v, TimeValue) and v.inference is not None
+        ]
+        refs = sorted({self.reference(c) for c in [*claims, *inferred_dates]})
         key = _digest(subject, pid, value, *(f"{p}={v}" for p, v in qualifiers), rank, *refs)
         node = URIRef(f"{self.ns.base}/id/statement/{key}")
         g = self.graph
