@@ -361,7 +361,8 @@ def test_a_value_only_inferences_support_is_marked_inferred_with_its_rule(client
     link to the EU carries the marker and the rule, as an inferred date does."""
     text = client.get("/doc/body/european-council.html").get_data(as_text=True)
     marked = re.search(
-        r'<a href="[^"]*/organization/eu[^"]*">[^<]*</a><span class="inferred" title="([^"]*)"',
+        r'<a href="[^"]*/organization/eu[^"]*">[^<]*</a><details class="inference"><summary>'
+        r'<span class="inferred">inferred</span>.*?</summary><p>([^<]*)</p>',
         text,
     )
     assert marked, "the link to the European Union is not marked inferred"
