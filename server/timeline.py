@@ -101,6 +101,27 @@ class Row:
         return min(dates) if dates else dt.date.max
 
 
+# A treaty's status table, as a depositary lists it: one column per kind of treaty action.
+STATUS_COLUMNS = (
+    ("Signature", ("signature",)),
+    ("Ratification, accession", ("ratification", "accession")),
+    ("Entry into force", ("entry into force",)),
+    ("Renewal", ("renewal",)),
+    ("Non-renewal, withdrawal", ("non-renewal", "withdrawal", "denunciation")),
+    ("Suspension", ("suspension", "return")),
+)
+
+
+@dataclass
+class StatusRow:
+    """A participant of a treaty and its actions, column by column (`STATUS_COLUMNS`)."""
+
+    label: str
+    href: str | None
+    party: str
+    actions: list[list[tuple[EventMark, str]]]  # per column: the action and how it reads there
+
+
 @dataclass
 class Timeline:
     key: str  # "members" or "memberships": keeps the ids of two timelines on one page apart
@@ -112,6 +133,33 @@ class Timeline:
     start_year: int
     end_year: int
     svg: dict
+    treaty: bool = False  # the rows are a treaty's parties: a status table goes with the drawing
+
+    @property
+    def status_columns(self) -> list[str]:
+        return [name for name, _ in STATUS_COLUMNS]
+
+    @property
+    def status(self) -> list[StatusRow]:
+        """The treaty's status table: each participant's actions by kind, and its periods as a
+        party ("20 April 1994 to 20 April 1999", "from 20 April 1994")."""
+        table = []
+        for row in self.rows:
+            party = "; ".join(
+                f"{p.start_text} to {p.end_text}" if p.end_text else f"from {p.start_text}"
+                for p in row.periods
+                if p.start and p.css == "role-member"
+            )
+            actions = [
+                [
+                    (e, f"{e.kind}, {e.date_text}" if len(kinds) > 1 else e.date_text)
+                    for e in row.events
+                    if e.kind in kinds
+                ]
+                for _, kinds in STATUS_COLUMNS
+            ]
+            table.append(StatusRow(row.label, row.href, party, actions))
+        return table
 
     @property
     def has_sightings(self) -> bool:
@@ -163,6 +211,7 @@ def membership_timelines(catalog: Catalog, iri: str) -> list[Timeline]:
         row_header="Member",
     )
     if members:
+        members.treaty = catalog.tg + "Treaty" in catalog.types_of(iri)
         found.append(members)
     memberships = _timeline(
         catalog,

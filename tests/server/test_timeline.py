@@ -13,6 +13,7 @@ import datetime as dt
 import re
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
@@ -218,3 +219,66 @@ def test_every_row_of_the_timeline_table_quotes_its_sources(pages, store, built)
             assert " ".join(quote.split()) in quotes[row["membership"]], quote
         for href, name in row["sources"]:
             assert href.startswith("/id/source/") and re.fullmatch(r"source \d{3}", name)
+
+
+class Cells(HTMLParser):
+    """The text of each cell of the table with class `wanted`, row by row."""
+
+    def __init__(self, wanted: str):
+        super().__init__()
+        self.wanted, self.rows, self._depth, self._cell = wanted, [], 0, None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table" and dict(attrs).get("class") == self.wanted:
+            self._depth = 1
+        elif self._depth and tag == "tr":
+            self.rows.append([])
+        elif self._depth and tag in ("td", "th"):
+            self._cell = ""
+
+    def handle_endtag(self, tag):
+        if self._depth and tag in ("td", "th"):
+            self.rows[-1].append(" ".join(self._cell.split()))
+            self._cell = None
+        elif tag == "table":
+            self._depth = 0
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell += data
+
+
+def test_the_treaty_page_shows_its_status_table_as_competency_query_38_answers(pages, store):
+    """Issue 21: the treaty's page lists each participant's treaty actions as a depositary's status
+    table would, and agrees with competency query 38 (read from queries/, run on the store)."""
+    parser = Cells("treaty-status")
+    parser.feed(pages["treaty"])
+    header, *rows = parser.rows
+    assert header[0] == "Participant" and header[-1] == "Party"
+    table = {row[0]: dict(zip(header[1:], row[1:], strict=True)) for row in rows}
+    query = next((Path(__file__).parents[2] / "queries").glob("38-*.rq")).read_text()
+    labels = "SELECT ?s ?l WHERE { ?s <http://www.w3.org/2000/01/rdf-schema#label> ?l }"
+    label = {
+        r["s"].value: r["l"].value for r in store.query(labels, use_default_graph_as_union=True)
+    }
+    column = {
+        "signature": "Signature",
+        "accession": "Ratification, accession",
+        "entry into force": "Entry into force",
+        "renewal": "Renewal",
+        "non-renewal": "Non-renewal, withdrawal",
+        "withdrawal": "Non-renewal, withdrawal",
+        "suspension": "Suspension",
+    }
+    checked = 0
+    for answer in store.query(query, use_default_graph_as_union=True):
+        precision = answer["precision"].value.rsplit("#", 1)[-1]
+        date = format_date(answer["date"].value, precision)
+        states = [label[answer["state"].value]] if answer["state"] else list(table)
+        for state in states:
+            assert date in table[state][column[answer["action"].value]], (state, answer)
+            checked += 1
+    assert checked >= 25
+    assert table["Russia"]["Party"] == "from 20 April 1994"
+    assert table["Georgia"]["Party"] == "20 April 1994 to 20 April 1999"
+    assert table["Georgia"]["Signature"] == "", "Georgia acceded; it did not sign in 1992"
