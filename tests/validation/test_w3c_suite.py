@@ -8,23 +8,26 @@ matches a path of the same structure. An entry whose expected result is a failur
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
-from rdflib import BNode, Graph, Namespace, URIRef
+from rdflib import BNode, Graph, Literal, Namespace
 from rdflib.collection import Collection
 from rdflib.namespace import RDF, SH
 
 from treatygraph.core.config import PROJECT_ROOT
 from treatygraph.validation.paths import path_key
-from treatygraph.validation.shacl_sparql import UnsupportedShape, validate_files
+from treatygraph.validation.shacl_sparql import UnsupportedShape, read_graph, validate_files
 
 SUITE = PROJECT_ROOT.parent / "shared" / "w3c-shacl-tests" / "tests"
 MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 SHT = Namespace("http://www.w3.org/ns/shacl-test#")
 # Entries the engine refuses, with the reason; each must raise UnsupportedShape, not pass silently.
-REFUSED: dict[str, str] = {}
+REFUSED = {
+    "core/property/datatype-ill-formed": "sh:datatype xsd:byte: Oxigraph stores xsd:byte as xsd:integer",
+}
 
 
 def _file(iri) -> Path:
@@ -32,7 +35,7 @@ def _file(iri) -> Path:
 
 
 def _entries(manifest: Path):
-    graph = Graph().parse(manifest, publicID=manifest.resolve().as_uri())
+    graph = read_graph(manifest)
     for included in graph.objects(None, MF.include):
         yield from _entries(_file(included))
     for head in graph.objects(None, MF.entries):
@@ -50,7 +53,14 @@ def _cases(folder: str):
 
 
 def _blank(graph: Graph, node):
-    return "_:" if isinstance(node, BNode) else node
+    """A node as compared: any blank node alike; a literal by datatype, language and value, since
+    Oxigraph stores a literal's canonical form ("4.0"^^xsd:decimal comes back as "4")."""
+    if isinstance(node, BNode):
+        return "_:"
+    if isinstance(node, Literal):
+        number = isinstance(node.value, (int, float, Decimal)) and not node.ill_typed
+        return (node.datatype, node.language, node.value if number else str(node))
+    return node
 
 
 def _results(graph: Graph, report) -> set[tuple]:

@@ -14,12 +14,11 @@ from collections.abc import Callable
 from rdflib.namespace import SH
 
 from .components import value_context, value_nodes
-from .report import Violation
 
 Pairs = list[tuple[object, object]]  # (focus node, value node) as Oxigraph terms
 
 
-def logical_tasks(engine, shape, context: str) -> list[Callable[[], list[Violation]]]:
+def logical_tasks(engine, shape, context: str) -> list[Callable[[], list]]:
     """One task per shape-based constraint of the shape, each giving its results."""
     shapes = engine.shapes
     values = value_nodes(shapes, shape)
@@ -27,7 +26,7 @@ def logical_tasks(engine, shape, context: str) -> list[Callable[[], list[Violati
     tasks = []
 
     def add(parameter, referenced: list, violates: Callable[[list[bool]], bool]) -> None:
-        def run() -> list[Violation]:
+        def run() -> list:
             failing = [engine.failing(s, inner) for s in referenced]
             return [
                 engine.violation(shape, parameter, this, value)
@@ -62,7 +61,7 @@ def siblings(shapes, shape, qualified) -> list:
     return sorted(found, key=str)
 
 
-def qualified_results(engine, shape, qualified, context: str, inner: str) -> list[Violation]:
+def qualified_results(engine, shape, qualified, context: str, inner: str) -> list:
     shapes = engine.shapes
     minimum = shapes.integer(shape, SH.qualifiedMinCount)
     maximum = shapes.integer(shape, SH.qualifiedMaxCount)

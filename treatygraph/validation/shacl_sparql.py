@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import NamedTuple
 
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
@@ -26,7 +27,21 @@ from .sparql import sparql_checks
 
 __all__ = ["UnsupportedShape", "validate_store", "validate_files", "load_store"]
 
-Task = Check | Callable[[], list[Violation]]
+
+
+class Result(NamedTuple):
+    """A result as the queries give it: focus and value as Oxigraph terms, the rest from the shapes."""
+
+    focus: object
+    value: object
+    path: object
+    shape: object
+    component: URIRef
+    severity: URIRef
+    message: str
+
+
+Task = Check | Callable[[], list[Result]]
 FORMATS = {".ttl": ox.RdfFormat.TURTLE, ".nt": ox.RdfFormat.N_TRIPLES, ".rdf": ox.RdfFormat.RDF_XML}
 
 
@@ -41,7 +56,10 @@ def rdflib_term(node):
     if node.language:
         return Literal(node.value, lang=node.language)
     datatype = node.datatype.value
-    return Literal(node.value, datatype=None if datatype == str(XSD.string) else URIRef(datatype))
+    # normalize=False keeps the lexical form: rdflib would turn "1"^^xsd:boolean into "true".
+    return Literal(
+        node.value, datatype=None if datatype == str(XSD.string) else URIRef(datatype), normalize=False
+    )
 
 
 class Engine:
@@ -111,7 +129,7 @@ class Engine:
             tasks += self.tasks(prop, inner)
         return tasks
 
-    def run(self, task: Task) -> list[Violation]:
+    def run(self, task: Task) -> list[Result]:
         if not isinstance(task, Check):
             return task()
         found = []
@@ -119,37 +137,30 @@ class Engine:
             focus = row.get("this")
             if focus is None:
                 continue
-            value, path = row.get("value"), row.get("path")
+            value, row_path = row.get("value"), row.get("path")
+            path = rdflib_term(row_path) if isinstance(row_path, ox.NamedNode) else task.path
             for constraint, message in task.violated(row):
-                found.append(
-                    self.result(task.shape, constraint, focus, value, message, task.severity, path, task.path)
-                )
+                found.append(Result(focus, value, path, task.shape, constraint, task.severity, message))
         return found
 
-    def result(self, shape, constraint, focus, value, message, severity, row_path=None, path=None):
-        focus = rdflib_term(focus)
+    def violation(self, shape, parameter, focus, value) -> Result:
+        """A result of a shape-based constraint."""
+        name = str(parameter)[len(str(SH)) :]
+        message = self.shapes.message(shape, f"Value does not satisfy sh:{name}")
+        path = self.shapes.path(shape)
+        return Result(focus, value, path, shape, component(parameter), self.shapes.severity(shape), message)
+
+    def report(self, result: Result) -> Violation:
+        focus = rdflib_term(result.focus)
         return Violation(
             focus=focus,
-            path=rdflib_term(row_path) if isinstance(row_path, ox.NamedNode) else path,
-            value=rdflib_term(value),
-            shape=shape,
-            component=constraint,
-            severity=severity,
-            message=message,
+            path=result.path,
+            value=rdflib_term(result.value),
+            shape=result.shape,
+            component=result.component,
+            severity=result.severity,
+            message=result.message,
             where=self.locate(focus) if isinstance(focus, URIRef) else None,
-        )
-
-    def violation(self, shape, parameter, focus, value) -> Violation:
-        """A result of a shape-based constraint, from Oxigraph terms."""
-        name = str(parameter)[len(str(SH)) :]
-        return self.result(
-            shape,
-            component(parameter),
-            focus,
-            value,
-            self.shapes.message(shape, f"Value does not satisfy sh:{name}"),
-            self.shapes.severity(shape),
-            path=self.shapes.path(shape),
         )
 
     def pairs(self, context: str, values: ValueNodes, with_empty: bool = False) -> list:
@@ -169,7 +180,7 @@ class Engine:
             failing: set = set()
             if not self.shapes.deactivated(shape):
                 for task in self.own_tasks(shape, context):
-                    failing |= {self.oxigraph_term(v.focus) for v in self.run(task)}
+                    failing |= {result.focus for result in self.run(task)}
                 values = ComponentCompiler(self.shapes, shape, context, self.subclasses).values
                 for prop, inner in self.nested(shape, context):
                     bad = self.failing(prop, inner)
@@ -179,16 +190,6 @@ class Engine:
                         failing |= {this for this, value in self.pairs(context, values) if value in bad}
             self.failing_sets[key] = failing
         return self.failing_sets[key]
-
-    @staticmethod
-    def oxigraph_term(node):
-        if isinstance(node, URIRef):
-            return ox.NamedNode(str(node))
-        if isinstance(node, BNode):
-            return ox.BlankNode(str(node))
-        if node.language:
-            return ox.Literal(str(node), language=node.language)
-        return ox.Literal(str(node), datatype=ox.NamedNode(str(node.datatype or XSD.string)))
 
 
 def validate_store(
@@ -215,7 +216,7 @@ def validate_store(
     # do not leave one thread running alone at the end.
     tasks.sort(key=lambda t: not (isinstance(t, Check) and t.constraints[0][0] == SH.SPARQLConstraintComponent))
     with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
-        violations = {v for found in pool.map(engine.run, tasks) for v in found}
+        violations = {engine.report(r) for found in pool.map(engine.run, tasks) for r in found}
     ordered = sorted(violations, key=lambda v: (v.where or "", str(v.focus), str(v.shape), v.message, str(v.value)))
     return ValidationReport(
         conforms=not ordered,
@@ -241,12 +242,24 @@ def load_store(paths: list[Path]) -> ox.Store:
     return store
 
 
+def read_graph(path: Path) -> Graph:
+    """An RDF file as an rdflib graph, read by Oxigraph, whose terms keep their lexical form
+    (rdflib's parser turns "1"^^xsd:boolean into "true", another term)."""
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"{path}: unknown RDF format (use .ttl, .nt or .rdf)")
+    graph = Graph()
+    try:
+        for triple in ox.parse(path=str(path), format=fmt, base_iri=path.resolve().as_uri()):
+            graph.add(tuple(rdflib_term(t) for t in (triple.subject, triple.predicate, triple.object)))
+    except (OSError, SyntaxError) as error:
+        raise ValueError(f"{path}: {error}") from error
+    return graph
+
+
 def validate_files(data: list[Path], shapes: list[Path], workers: int | None = None) -> ValidationReport:
     """Validate data files against shapes files."""
     shapes_graph = Graph()
     for path in shapes:
-        try:
-            shapes_graph.parse(path, publicID=path.resolve().as_uri())
-        except Exception as error:  # rdflib raises a different type per syntax
-            raise ValueError(f"{path}: {error}") from error
+        shapes_graph += read_graph(path)
     return validate_store(load_store(data), shapes_graph, workers=workers)

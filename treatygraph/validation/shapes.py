@@ -126,7 +126,8 @@ class Shapes:
             return False
         if not (isinstance(value, Literal) and value.datatype == XSD.boolean):
             raise UnsupportedShape(f"shape {shape}: {parameter} must be an xsd:boolean, not {value!r}")
-        return value.toPython() is True
+        # Only "true" turns a constraint on: "1"^^xsd:boolean is another term (W3C uniqueLang-002).
+        return str(value) == "true"
 
     def deactivated(self, shape) -> bool:
         return self.flag(shape, SH.deactivated)
