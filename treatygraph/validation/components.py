@@ -26,10 +26,21 @@ CASTABLE = {
 # "1"^^xsd:integer): sh:datatype cannot tell them from their base type, so it is refused.
 REWRITTEN = {
     XSD[name]
-    for name in (
-        "byte short int long unsignedByte unsignedShort unsignedInt unsignedLong "
-        "nonNegativeInteger positiveInteger nonPositiveInteger negativeInteger dateTimeStamp"
-    ).split()
+    for name in [
+        "byte",
+        "short",
+        "int",
+        "long",
+        "unsignedByte",
+        "unsignedShort",
+        "unsignedInt",
+        "unsignedLong",
+        "nonNegativeInteger",
+        "positiveInteger",
+        "nonPositiveInteger",
+        "negativeInteger",
+        "dateTimeStamp",
+    ]
 }
 NODE_KIND_FILTERS = {
     SH.IRI: "!isIRI(?value)",
@@ -39,7 +50,12 @@ NODE_KIND_FILTERS = {
     SH.BlankNodeOrLiteral: "isIRI(?value)",
     SH.IRIOrLiteral: "isBlank(?value)",
 }
-COMPARISONS = {SH.minInclusive: "<", SH.minExclusive: "<=", SH.maxInclusive: ">", SH.maxExclusive: ">="}
+COMPARISONS = {
+    SH.minInclusive: "<",
+    SH.minExclusive: "<=",
+    SH.maxInclusive: ">",
+    SH.maxExclusive: ">=",
+}
 PAIR_COMPARISONS = {SH.lessThan: ">=", SH.lessThanOrEquals: ">"}
 
 
@@ -126,7 +142,9 @@ def value_nodes(shapes: Shapes, shape) -> ValueNodes:
     path_node = shapes.path(shape)
     if path_node is None:
         return ValueNodes(None, False)
-    return ValueNodes(sparql_path(shapes.graph, path_node, shape), is_scannable(shapes.graph, path_node))
+    return ValueNodes(
+        sparql_path(shapes.graph, path_node, shape), is_scannable(shapes.graph, path_node)
+    )
 
 
 class ComponentCompiler:
@@ -146,7 +164,9 @@ class ComponentCompiler:
             shape=self.shape,
             path=self.path_node,
             severity=self.shapes.severity(self.shape),
-            constraints=tuple((c, self.shapes.message(self.shape, default)) for c, default in constraints),
+            constraints=tuple(
+                (c, self.shapes.message(self.shape, default)) for c, default in constraints
+            ),
         )
 
     def one(self, parameter, query: str, default: str) -> Check:
@@ -205,7 +225,11 @@ class ComponentCompiler:
                     )
                 )
             else:
-                each(SH["class"], f"NOT EXISTS {{ {instance} }}", f"Value is not an instance of {cls}")
+                each(
+                    SH["class"],
+                    f"NOT EXISTS {{ {instance} }}",
+                    f"Value is not an instance of {cls}",
+                )
         for kind in shapes.values(shape, SH.nodeKind):
             each(SH.nodeKind, NODE_KIND_FILTERS[kind], f"Value is not a {kind}")
         for pattern in shapes.values(shape, SH.pattern):
@@ -218,7 +242,11 @@ class ComponentCompiler:
             each(SH["in"], f"!({allowed or 'false'})", "Value is not in the list")
         for tags in shapes.members(shape, SH.languageIn):
             matches = " || ".join(f"langMatches(LANG(?value), {string(str(t))})" for t in tags)
-            each(SH.languageIn, f"!isLiteral(?value) || !({matches or 'false'})", "Language not allowed")
+            each(
+                SH.languageIn,
+                f"!isLiteral(?value) || !({matches or 'false'})",
+                "Language not allowed",
+            )
         for parameter, operator in ((SH.minLength, "<"), (SH.maxLength, ">")):
             for length in shapes.integer(shape, parameter):
                 each(
@@ -282,7 +310,9 @@ class ComponentCompiler:
                 if self.values.scan
                 else f"SELECT DISTINCT ?this WHERE {{ {self.context} {languages}"
             )
-            checks.append(self.one(SH.uniqueLang, query, f"More than one value per language on {path}"))
+            checks.append(
+                self.one(SH.uniqueLang, query, f"More than one value per language on {path}")
+            )
         return checks
 
     def pair_checks(self) -> list[Check]:
@@ -325,11 +355,11 @@ class ComponentCompiler:
                 for prop in shapes.values(shape, SH.property)
                 if isinstance(shapes.path(prop), URIRef)
             }
-            allowed |= {p for members in shapes.members(shape, SH.ignoredProperties) for p in members}
+            allowed |= {
+                p for members in shapes.members(shape, SH.ignoredProperties) for p in members
+            }
             excluded = ", ".join(term(p, shape) for p in sorted(allowed, key=str))
             condition = f"FILTER(?path NOT IN ({excluded}))" if excluded else ""
-            query = (
-                f"SELECT DISTINCT ?this ?value ?path WHERE {{ {self.context} ?this ?path ?value {condition} }}"
-            )
+            query = f"SELECT DISTINCT ?this ?value ?path WHERE {{ {self.context} ?this ?path ?value {condition} }}"
             checks.append(self.one(SH.closed, query, "Predicate not allowed by the closed shape"))
         return checks

@@ -78,12 +78,18 @@ def copy_path(shapes: Graph, node, report: Graph):
         return node
     copy = BNode()
     if (node, RDF.first, None) in shapes:
-        Collection(report, copy, [copy_path(shapes, step, report) for step in Collection(shapes, node)])
+        Collection(
+            report, copy, [copy_path(shapes, step, report) for step in Collection(shapes, node)]
+        )
         return copy
     alternatives = shapes.value(node, SH.alternativePath)
     if alternatives is not None:
         options = BNode()
-        Collection(report, options, [copy_path(shapes, p, report) for p in Collection(shapes, alternatives)])
+        Collection(
+            report,
+            options,
+            [copy_path(shapes, p, report) for p in Collection(shapes, alternatives)],
+        )
         report.add((copy, SH.alternativePath, options))
         return copy
     for predicate in (SH.inversePath, *(modifier for modifier, _ in MODIFIERS)):

@@ -6,13 +6,13 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from rdflib import BNode, Graph, Literal, URIRef, plugin
-from rdflib.term import Node
 from rdflib.namespace import RDF, SH
 from rdflib.plugins.sparql.algebra import translateQuery
 from rdflib.plugins.sparql.evaluate import evalQuery
 from rdflib.plugins.sparql.parser import parseQuery
 from rdflib.plugins.sparql.processor import SPARQLProcessor
 from rdflib.query import Processor
+from rdflib.term import Node
 
 from .paths import copy_path
 
@@ -49,11 +49,17 @@ class ValidationReport:
         for v in self.violations:
             lines.append(f"- {v.where or _shown(v.focus)}")
             lines.append(f"    {_local(v.severity)}: {v.message}")
-            path = "" if v.path is None else f", path {_shown(v.path) if isinstance(v.path, URIRef) else 'a complex path'}"
+            path = (
+                ""
+                if v.path is None
+                else f", path {_shown(v.path) if isinstance(v.path, URIRef) else 'a complex path'}"
+            )
             lines.append(f"    focus {_shown(v.focus)}{path}")
             if v.value is not None:
                 lines.append(f"    value {_shown(v.value)}")
-            lines.append(f"    shape {self.shape_names.get(str(v.shape), _shown(v.shape))} ({_local(v.component)})")
+            lines.append(
+                f"    shape {self.shape_names.get(str(v.shape), _shown(v.shape))} ({_local(v.component)})"
+            )
         return "\n".join(lines)
 
 

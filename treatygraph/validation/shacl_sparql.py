@@ -18,15 +18,21 @@ import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDFS, SH, XSD
 
-from .components import Check, ComponentCompiler, ValueNodes, component, target_context, value_context
+from .components import (
+    Check,
+    ComponentCompiler,
+    ValueNodes,
+    component,
+    target_context,
+    value_context,
+)
 from .logical import logical_tasks
 from .paths import UnsupportedShape, term
 from .report import ValidationReport, Violation, report_graph, shape_names
 from .shapes import Shapes
 from .sparql import sparql_checks
 
-__all__ = ["UnsupportedShape", "validate_store", "validate_files", "load_store"]
-
+__all__ = ["UnsupportedShape", "load_store", "validate_files", "validate_store"]
 
 
 class Result(NamedTuple):
@@ -58,7 +64,9 @@ def rdflib_term(node):
     datatype = node.datatype.value
     # normalize=False keeps the lexical form: rdflib would turn "1"^^xsd:boolean into "true".
     return Literal(
-        node.value, datatype=None if datatype == str(XSD.string) else URIRef(datatype), normalize=False
+        node.value,
+        datatype=None if datatype == str(XSD.string) else URIRef(datatype),
+        normalize=False,
     )
 
 
@@ -80,8 +88,12 @@ class Engine:
 
         def subclasses(cls) -> list[URIRef]:
             if cls not in cache:
-                rows = self.query(f"SELECT DISTINCT ?sub WHERE {{ ?sub <{RDFS.subClassOf}>* {term(cls)} }}")
-                found = {URIRef(row["sub"].value) for row in rows if isinstance(row["sub"], ox.NamedNode)}
+                rows = self.query(
+                    f"SELECT DISTINCT ?sub WHERE {{ ?sub <{RDFS.subClassOf}>* {term(cls)} }}"
+                )
+                found = {
+                    URIRef(row["sub"].value) for row in rows if isinstance(row["sub"], ox.NamedNode)
+                }
                 cache[cls] = sorted(found | {cls})
             return cache[cls]
 
@@ -119,7 +131,11 @@ class Engine:
         the value nodes of a property shape."""
         path = ComponentCompiler(self.shapes, shape, context, self.subclasses).values.path
         inner = context if path is None else value_context(context, path)
-        return [(p, inner) for p in self.shapes.values(shape, SH.property) if not self.shapes.deactivated(p)]
+        return [
+            (p, inner)
+            for p in self.shapes.values(shape, SH.property)
+            if not self.shapes.deactivated(p)
+        ]
 
     def tasks(self, shape, context: str) -> list[Task]:
         if self.shapes.deactivated(shape):
@@ -140,7 +156,9 @@ class Engine:
             value, row_path = row.get("value"), row.get("path")
             path = rdflib_term(row_path) if isinstance(row_path, ox.NamedNode) else task.path
             for constraint, message in task.violated(row):
-                found.append(Result(focus, value, path, task.shape, constraint, task.severity, message))
+                found.append(
+                    Result(focus, value, path, task.shape, constraint, task.severity, message)
+                )
         return found
 
     def violation(self, shape, parameter, focus, value) -> Result:
@@ -148,7 +166,9 @@ class Engine:
         name = str(parameter)[len(str(SH)) :]
         message = self.shapes.message(shape, f"Value does not satisfy sh:{name}")
         path = self.shapes.path(shape)
-        return Result(focus, value, path, shape, component(parameter), self.shapes.severity(shape), message)
+        return Result(
+            focus, value, path, shape, component(parameter), self.shapes.severity(shape), message
+        )
 
     def report(self, result: Result) -> Violation:
         focus = rdflib_term(result.focus)
@@ -187,7 +207,9 @@ class Engine:
                     if values.path is None:
                         failing |= bad
                     elif bad:
-                        failing |= {this for this, value in self.pairs(context, values) if value in bad}
+                        failing |= {
+                            this for this, value in self.pairs(context, values) if value in bad
+                        }
             self.failing_sets[key] = failing
         return self.failing_sets[key]
 
@@ -214,10 +236,17 @@ def validate_store(
     tasks = engine.plan()
     # The SPARQL-based constraints join several patterns and take longest: started first, they
     # do not leave one thread running alone at the end.
-    tasks.sort(key=lambda t: not (isinstance(t, Check) and t.constraints[0][0] == SH.SPARQLConstraintComponent))
+    tasks.sort(
+        key=lambda t: (
+            not (isinstance(t, Check) and t.constraints[0][0] == SH.SPARQLConstraintComponent)
+        )
+    )
     with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
         violations = {engine.report(r) for found in pool.map(engine.run, tasks) for r in found}
-    ordered = sorted(violations, key=lambda v: (v.where or "", str(v.focus), str(v.shape), v.message, str(v.value)))
+    ordered = sorted(
+        violations,
+        key=lambda v: (v.where or "", str(v.focus), str(v.shape), v.message, str(v.value)),
+    )
     return ValidationReport(
         conforms=not ordered,
         violations=ordered,
@@ -251,13 +280,17 @@ def read_graph(path: Path) -> Graph:
     graph = Graph()
     try:
         for triple in ox.parse(path=str(path), format=fmt, base_iri=path.resolve().as_uri()):
-            graph.add(tuple(rdflib_term(t) for t in (triple.subject, triple.predicate, triple.object)))
+            graph.add(
+                tuple(rdflib_term(t) for t in (triple.subject, triple.predicate, triple.object))
+            )
     except (OSError, SyntaxError) as error:
         raise ValueError(f"{path}: {error}") from error
     return graph
 
 
-def validate_files(data: list[Path], shapes: list[Path], workers: int | None = None) -> ValidationReport:
+def validate_files(
+    data: list[Path], shapes: list[Path], workers: int | None = None
+) -> ValidationReport:
     """Validate data files against shapes files."""
     shapes_graph = Graph()
     for path in shapes:

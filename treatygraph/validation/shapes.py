@@ -91,7 +91,9 @@ class Shapes:
     def _targeted(self) -> list:
         g = self.graph
         targeted = {s for p in TARGETS for s in g.subjects(p, None)}
-        shapes = set(g.subjects(RDF.type, SH.NodeShape)) | set(g.subjects(RDF.type, SH.PropertyShape))
+        shapes = set(g.subjects(RDF.type, SH.NodeShape)) | set(
+            g.subjects(RDF.type, SH.PropertyShape)
+        )
         classes = set(g.subjects(RDF.type, RDFS.Class)) | set(g.subjects(RDF.type, OWL.Class))
         targeted |= shapes & classes
         return sorted(targeted, key=lambda s: (isinstance(s, Literal), str(s)))
@@ -107,7 +109,9 @@ class Shapes:
         lists = []
         for head in self.values(shape, parameter):
             if head != RDF.nil and (head, RDF.first, None) not in self.graph:
-                raise UnsupportedShape(f"shape {shape}: the value of {parameter} is not an RDF list")
+                raise UnsupportedShape(
+                    f"shape {shape}: the value of {parameter} is not an RDF list"
+                )
             lists.append(list(Collection(self.graph, head)))
         return lists
 
@@ -115,7 +119,9 @@ class Shapes:
         found = []
         for value in self.values(shape, parameter):
             if not (isinstance(value, Literal) and value.datatype == XSD.integer):
-                raise UnsupportedShape(f"shape {shape}: {parameter} must be an xsd:integer, not {value!r}")
+                raise UnsupportedShape(
+                    f"shape {shape}: {parameter} must be an xsd:integer, not {value!r}"
+                )
             found.append(int(value))
         return found
 
@@ -125,7 +131,9 @@ class Shapes:
         if value is None:
             return False
         if not (isinstance(value, Literal) and value.datatype == XSD.boolean):
-            raise UnsupportedShape(f"shape {shape}: {parameter} must be an xsd:boolean, not {value!r}")
+            raise UnsupportedShape(
+                f"shape {shape}: {parameter} must be an xsd:boolean, not {value!r}"
+            )
         # Only "true" turns a constraint on: "1"^^xsd:boolean is another term (W3C uniqueLang-002).
         return str(value) == "true"
 
@@ -150,7 +158,9 @@ class Shapes:
 
     def targets(self, shape) -> list[str]:
         """SPARQL patterns binding ?this to the explicit focus nodes (class targets apart)."""
-        patterns = [f"VALUES ?this {{ {term(n, shape)} }}" for n in self.values(shape, SH.targetNode)]
+        patterns = [
+            f"VALUES ?this {{ {term(n, shape)} }}" for n in self.values(shape, SH.targetNode)
+        ]
         # Each focus node once: a node with ten sources would otherwise run the checks ten times.
         patterns += [
             f"{{ SELECT DISTINCT ?this WHERE {{ ?this {term(p, shape)} [] }} }}"
@@ -164,7 +174,11 @@ class Shapes:
 
     def target_classes(self, shape) -> list:
         classes = set(self.values(shape, SH.targetClass))
-        if (shape, RDF.type, RDFS.Class) in self.graph or (shape, RDF.type, OWL.Class) in self.graph:
+        if (shape, RDF.type, RDFS.Class) in self.graph or (
+            shape,
+            RDF.type,
+            OWL.Class,
+        ) in self.graph:
             classes.add(shape)
         return sorted(classes, key=str)
 
@@ -186,12 +200,16 @@ class Shapes:
 
     def referenced(self, shape) -> list:
         found = [s for p in SHAPE_REFERENCES for s in self.values(shape, p)]
-        return found + [s for p in SHAPE_LISTS for members in self.members(shape, p) for s in members]
+        return found + [
+            s for p in SHAPE_LISTS for members in self.members(shape, p) for s in members
+        ]
 
     def check_references(self, shape, trail: tuple) -> None:
         """Refuse recursive shapes: SHACL leaves their meaning open."""
         if shape in trail:
             cycle = " -> ".join(str(s) for s in (*trail[trail.index(shape) :], shape))
-            raise UnsupportedShape(f"shape {shape} refers to itself ({cycle}); recursive shapes are refused")
+            raise UnsupportedShape(
+                f"shape {shape} refers to itself ({cycle}); recursive shapes are refused"
+            )
         for referenced in self.referenced(shape):
             self.check_references(referenced, (*trail, shape))

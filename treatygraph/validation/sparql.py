@@ -47,7 +47,9 @@ def sparql_checks(shapes: Shapes, shape, context: str) -> list[Check]:
         if where is None:
             raise UnsupportedShape(f"SPARQL constraint of shape {shape}: no WHERE {{ found")
         text = f"{text[: where.end()]} {context} {text[where.end() :]}"
-        message = shapes.message(constraint, "") or shapes.message(shape, "SPARQL constraint violated")
+        message = shapes.message(constraint, "") or shapes.message(
+            shape, "SPARQL constraint violated"
+        )
         checks.append(
             Check(
                 query=prefixes(shapes, constraint) + text,
