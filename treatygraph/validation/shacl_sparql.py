@@ -30,7 +30,7 @@ from .logical import logical_tasks
 from .paths import UnsupportedShape, term
 from .report import ValidationReport, Violation, report_graph, shape_names
 from .shapes import Shapes
-from .sparql import sparql_checks
+from .sparql import SparqlConstraints
 
 __all__ = ["UnsupportedShape", "load_store", "validate_files", "validate_store"]
 
@@ -99,16 +99,19 @@ class Engine:
 
         return subclasses
 
-    def query(self, text: str) -> list[dict]:
+    def query(self, text: str, substitutions: dict | None = None) -> list[dict]:
         """The solutions, read in the calling thread (Oxigraph's iterators must stay in theirs)."""
         try:
-            solutions = self.store.query(text, **self.dataset)
-        except SyntaxError as error:
-            raise UnsupportedShape(f"a compiled query does not parse ({error}):\n{text}") from None
+            solutions = self.store.query(text, substitutions=substitutions, **self.dataset)
+        except (SyntaxError, RuntimeError) as error:
+            raise UnsupportedShape(f"a compiled query cannot run ({error}):\n{text}") from None
         names = [v.value for v in solutions.variables]
         rows = [dict(zip(names, solution, strict=True)) for solution in solutions]
         del solutions
         return rows
+
+    def focus_nodes(self, context: str) -> list:
+        return [row["this"] for row in self.query(f"SELECT DISTINCT ?this WHERE {context}")]
 
     def plan(self) -> list[Task]:
         """Every task of every active shape with targets, checking every shape first."""
@@ -123,7 +126,7 @@ class Engine:
         """The shape's own constraints: results whose focus nodes are those of the context."""
         self.shapes.check_supported(shape)
         tasks: list[Task] = ComponentCompiler(self.shapes, shape, context, self.subclasses).checks()
-        tasks += sparql_checks(self.shapes, shape, context)
+        tasks += SparqlConstraints(self, shape, context).tasks()
         return tasks + logical_tasks(self, shape, context)
 
     def nested(self, shape, context: str) -> list[tuple[object, str]]:
@@ -150,16 +153,21 @@ class Engine:
             return task()
         found = []
         for row in self.query(task.query):
-            focus = row.get("this")
-            if focus is None:
+            if row.get("this") is None:
                 continue
-            value, row_path = row.get("value"), row.get("path")
-            path = rdflib_term(row_path) if isinstance(row_path, ox.NamedNode) else task.path
             for constraint, message in task.violated(row):
                 found.append(
-                    Result(focus, value, path, task.shape, constraint, task.severity, message)
+                    self.new_result(task.shape, constraint, row, message, task.severity, task.path)
                 )
         return found
+
+    @staticmethod
+    def new_result(shape, constraint, row: dict, message: str, severity, path) -> Result:
+        """A result from a query's row: ?this, and ?value and ?path where the query gives them."""
+        row_path = row.get("path")
+        if isinstance(row_path, ox.NamedNode):
+            path = rdflib_term(row_path)
+        return Result(row["this"], row.get("value"), path, shape, constraint, severity, message)
 
     def violation(self, shape, parameter, focus, value) -> Result:
         """A result of a shape-based constraint."""

@@ -57,6 +57,7 @@ HANDLED = {
     SH.qualifiedMaxCount,
     SH.qualifiedValueShapesDisjoint,
     SH.sparql,
+    SH.select,  # a shape that is also its own SPARQL constraint (sh:sparql pointing at itself)
     SH.declare,
     SH.prefixes,
 }
@@ -81,9 +82,8 @@ NODE_KINDS = {
 class Shapes:
     """A shapes graph, read once: shapes, their parameters, messages and severities."""
 
-    def __init__(self, graph: Graph, custom_parameters: set | None = None):
+    def __init__(self, graph: Graph):
         self.graph = graph
-        self.custom_parameters = custom_parameters or set()
         self.with_targets = self._targeted()
         for shape in self.with_targets:
             self.check_references(shape, ())
@@ -185,8 +185,7 @@ class Shapes:
     def check_supported(self, shape) -> None:
         """Refuse a shape using a SHACL parameter the engine does not evaluate, or ill-formed values."""
         for predicate in set(self.graph.predicates(shape)):
-            unknown_shacl = str(predicate).startswith(str(SH)) and predicate not in HANDLED
-            if unknown_shacl or predicate in self.custom_parameters:
+            if str(predicate).startswith(str(SH)) and predicate not in HANDLED:
                 raise UnsupportedShape(
                     f"shape {shape} uses {predicate}, which the SHACL engine does not evaluate"
                 )
