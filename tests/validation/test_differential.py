@@ -75,7 +75,9 @@ def mutated(draw, graph: Graph) -> Graph:
     if subjects[0] is not None and predicates:
         added = draw(
             st.lists(
-                st.tuples(st.sampled_from(subjects), st.sampled_from(predicates), st.sampled_from(objects)),
+                st.tuples(
+                    st.sampled_from(subjects), st.sampled_from(predicates), st.sampled_from(objects)
+                ),
                 max_size=6,
             )
         )

@@ -57,7 +57,9 @@ def test_a_violation_names_shape_focus_path_and_message(assembled):
     assert not report.conforms
     assert f"focus <{organization}>, path <{OWL.sameAs}>" in text
     assert 'value "Q123"' in text
-    assert "shape tgsh:SameAsWikidataShape, property owl:sameAs (PatternConstraintComponent)" in text
+    assert (
+        "shape tgsh:SameAsWikidataShape, property owl:sameAs (PatternConstraintComponent)" in text
+    )
     assert assembled.locate(organization) in text
     messages = set(assembled.shapes.objects(None, SH.message))
     assert any(str(m) in text for m in messages)

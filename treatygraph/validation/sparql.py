@@ -4,7 +4,7 @@
 The focus nodes are pre-bound to $this by joining them first in the query's WHERE clause: one
 query for all of them. That equals SHACL's pre-binding (substitution) when $this occurs only at
 the top of the WHERE clause, in OPTIONAL or EXISTS blocks, or in subqueries projecting it; any
-other query runs once per focus node with $this substituted (Oxigraph's `substitutions`). ASK
+other query runs once per focus node with $this written as the focus node in its text. ASK
 validators become one FILTER NOT EXISTS, whose SPARQL semantics is substitution. Queries SHACL
 forbids (MINUS, VALUES, SERVICE, assigning a pre-bound variable, subqueries hiding $this) and
 $shapesGraph are refused.
@@ -28,7 +28,7 @@ OPAQUE = re.compile(
     r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^<>\s]*>|#[^\n]*'
 )
 FORBIDDEN = re.compile(r"\b(MINUS|VALUES|SERVICE)\b", re.IGNORECASE)
-PREBOUND = ("this", "value", "currentShape", "shapesGraph")
+PREBOUND = ("this", "currentShape", "shapesGraph")  # and $value in ASK validators
 
 
 def _blanked(text: str) -> str:
@@ -76,23 +76,25 @@ def check_query(text: str, where: str, prebound: tuple[str, ...]) -> None:
 
 
 def joinable(text: str) -> bool:
-    """$this may be bound by a join: it occurs nowhere but at the top of the WHERE clause, in
-    OPTIONAL or EXISTS blocks, or in subqueries (which project it)."""
+    """$this may be bound by a join: outside OPTIONAL and EXISTS blocks, every $this in a nested
+    group or subquery is in a triple pattern (which binds it there), not in an expression (which
+    would see it unbound before the join)."""
     structure = _blanked(text)
-    start = WHERE_OPEN.search(structure)
+    position = WHERE_OPEN.search(structure).end()
     stack: list[str] = []
-    position = start.end()
-    for token in re.finditer(r"[{}]|[?$]this\b", structure[position:]):
-        if token.group() == "{":
+    parentheses = 0
+    for token in re.finditer(r"[{}()]|[?$]this\b", structure[position:]):
+        found = token.group()
+        if found == "{":
             before = structure[: position + token.start()].rstrip().upper()
-            after = structure[position + token.end() :].lstrip().upper()
-            plain = not before.endswith(("OPTIONAL", "EXISTS")) and not after.startswith("SELECT")
-            stack.append("group" if plain else "open")
-        elif token.group() == "}":
+            stack.append("open" if before.endswith(("OPTIONAL", "EXISTS")) else "nested")
+        elif found == "}":
             if not stack:
                 break
             stack.pop()
-        elif "group" in stack:
+        elif found in "()":
+            parentheses += 1 if found == "(" else -1
+        elif "nested" in stack and parentheses > 0:
             return False
     return True
 
@@ -124,6 +126,42 @@ def _message(template: str, row: dict, parameters: dict) -> str:
         return str(parameters[name]) if name in parameters else match.group()
 
     return re.sub(r"\{[?$](\w+)\}", fill, template)
+
+
+def _substituted(engine, query: str, focus) -> list[dict]:
+    """The query's rows with $this replaced by the focus node in its WHERE clause; Oxigraph's
+    `substitutions` only for a blank node, which no query text can name (it leaves filters in
+    nested groups unbound, as W3C pre-binding-003 shows)."""
+    if isinstance(focus, ox.BlankNode):
+        return engine.query(query, substitutions={ox.Variable("this"): focus})
+    where = WHERE_OPEN.search(query)
+    constant = str(focus)
+    parts, last, body = [], 0, query[where.start() :]
+    for opaque in OPAQUE.finditer(body):
+        parts += [_replace_this(body[last : opaque.start()], constant), opaque.group()]
+        last = opaque.end()
+    parts.append(_replace_this(body[last:], constant))
+    return engine.query(query[: where.start()] + "".join(parts))
+
+
+def _replace_this(text: str, constant: str) -> str:
+    """?this replaced by a constant: bound(?this) is true, and a subquery projecting ?this
+    projects the constant as ?this."""
+    text = re.sub(r"\bbound\s*\(\s*\?this\s*\)", "(true)", text, flags=re.IGNORECASE)
+    text = re.sub(
+        r"\bSELECT\b[^{]*?(?=\bWHERE\b|\{)",
+        lambda m: re.sub(r"\?this\b", "\x00", m.group()),
+        text,
+        flags=re.IGNORECASE,
+    )
+    text = re.sub(
+        r"\bGROUP\s+BY\b[^{}]*",
+        lambda m: re.sub(r"\?this\b", lambda _: f"({constant})", m.group()),
+        text,
+        flags=re.IGNORECASE,
+    )
+    text = re.sub(r"\?this\b", lambda _: constant, text)
+    return text.replace("\x00", f"({constant} AS ?this)")
 
 
 class SparqlConstraints:
@@ -200,9 +238,9 @@ class SparqlConstraints:
             )
         return self.ask(validator, str(ask), component, message, parameters)
 
-    def prepared(self, node, text: str, parameters: dict) -> str:
+    def prepared(self, node, text: str, parameters: dict, prebound: tuple = PREBOUND) -> str:
         where = f"SPARQL query of {node} (shape {self.shape})"
-        check_query(text, where, PREBOUND + tuple(parameters))
+        check_query(text, where, prebound + tuple(parameters))
         if WHERE_OPEN.search(text) is None:
             raise UnsupportedShape(f"{where}: no WHERE {{ found")
         if self.path_node is not None:
@@ -239,7 +277,7 @@ class SparqlConstraints:
         def run_each():
             results = []
             for focus in engine.focus_nodes(self.context):
-                for row in engine.query(query, substitutions={ox.Variable("this"): focus}):
+                for row in _substituted(engine, query, focus):
                     row["this"] = focus
                     results.append(result(row, message))
             return results
@@ -247,7 +285,7 @@ class SparqlConstraints:
         return run_each
 
     def ask(self, node, text: str, component, message: str, parameters: dict):
-        query = self.prepared(node, text, parameters)
+        query = self.prepared(node, text, parameters, (*PREBOUND, "value"))
         where = WHERE_OPEN.search(query)
         body = query[where.end() :].rstrip()
         if not body.endswith("}"):
