@@ -90,14 +90,14 @@ def validate(assembled: Assembled) -> ValidationReport:
         store.bulk_load(
             assembled.graphs[name].serialize(format="nt", encoding="utf-8"),
             format=ox.RdfFormat.N_TRIPLES,
-            to_graph=ox.NamedNode(f"urn:x-treatygraph:graph:{name}"),
+            to_graph=ox.NamedNode(assembled.ns.graph(name)),
         )
     try:
         return validate_store(
             store,
             assembled.shapes,
             locate=assembled.locate,
-            graphs=[f"urn:x-treatygraph:graph:{name}" for name in validated],
+            graphs=[assembled.ns.graph(name) for name in validated],
         )
     except UnsupportedShape as error:
         raise DataError(Problem(Path("shapes"), None, str(error))) from None
