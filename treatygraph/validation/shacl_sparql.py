@@ -242,13 +242,10 @@ def validate_store(
     )
     engine = Engine(store, shapes, dataset, locate)
     tasks = engine.plan()
-    # The SPARQL-based constraints join several patterns and take longest: started first, they
-    # do not leave one thread running alone at the end.
-    tasks.sort(
-        key=lambda t: (
-            not (isinstance(t, Check) and t.constraints[0][0] == SH.SPARQLConstraintComponent)
-        )
-    )
+    # The SPARQL-based and shape-based constraints (the tasks that are not one compiled query)
+    # join several patterns and take longest: started first, they do not leave one thread
+    # running alone at the end.
+    tasks.sort(key=lambda task: isinstance(task, Check))
     with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
         violations = {engine.report(r) for found in pool.map(engine.run, tasks) for r in found}
     ordered = sorted(
