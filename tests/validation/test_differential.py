@@ -57,7 +57,9 @@ def _agree(data: Graph, shapes: Graph, ontology: Graph | None = None) -> None:
     by_pyshacl = validate_graph(data, shapes, ontology)
     by_engine = validate_store(store_of(data, ontology), shapes, workers=1)
     assert by_engine.conforms == by_pyshacl.conforms, by_engine.text()
-    assert result_keys(by_engine, shapes) == result_keys(by_pyshacl, by_pyshacl.graph)
+    assert result_keys(by_engine, shapes) == result_keys(by_pyshacl, by_pyshacl.graph), (
+        data.serialize(format="turtle")
+    )
 
 
 @st.composite

@@ -157,7 +157,9 @@ def validate_graph(
         advanced=True,
     )
     violations = []
-    for result in report.subjects(RDF.type, SH.ValidationResult):
+    # The report's own results: pyshacl also types the nested results of sh:node, sh:or …
+    # (sh:detail) as sh:ValidationResult.
+    for result in report.objects(report.value(None, RDF.type, SH.ValidationReport), SH.result):
         focus = report.value(result, SH.focusNode)
         violations.append(
             Violation(
