@@ -153,7 +153,6 @@ def validate_graph(
         ont_graph=ontology,
         inference="none",
         abort_on_first=False,
-        allow_warnings=True,
         advanced=True,
     )
     violations = []
