@@ -5,12 +5,14 @@ from __future__ import annotations
 import pyoxigraph as ox
 import pytest
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import OWL, PROV, RDF, RDFS, TIME, XSD
+from rdflib.namespace import OWL, PROV, RDF, RDFS, SH, TIME, XSD
+from shacl_support import result_keys, store_of
 
-from treatygraph.publish.assemble import assemble
+from treatygraph.publish.assemble import assemble, validate
 from treatygraph.rdf.namespaces import GRAPH_ONTOLOGY, GRAPH_WIKIDATA_VIEW, ORG
-from treatygraph.validation.report import validate_graph
-from treatygraph.validation.shacl_sparql import compile_shapes, validate_store
+from treatygraph.validation.components import Check
+from treatygraph.validation.report import shape_names, validate_graph
+from treatygraph.validation.shacl_sparql import Engine, validate_store
 
 
 @pytest.fixture(scope="module")
@@ -18,27 +20,12 @@ def assembled(config):
     return assemble(config)
 
 
-def _store(data: Graph, ontology: Graph) -> ox.Store:
-    store = ox.Store()
-    for graph, name in ((data, "urn:x-test:data"), (ontology, "urn:x-test:ontology")):
-        store.bulk_load(
-            graph.serialize(format="nt", encoding="utf-8"),
-            format=ox.RdfFormat.N_TRIPLES,
-            to_graph=ox.NamedNode(name),
-        )
-    return store
-
-
-def _keys(report) -> set[tuple]:
-    return {(v.focus, v.path, v.value, v.component, v.severity) for v in report.violations}
-
-
 def _both(data: Graph, assembled) -> tuple[set, set]:
     ontology = assembled.graphs[GRAPH_ONTOLOGY]
     by_pyshacl = validate_graph(data, assembled.shapes, ontology)
-    by_sparql = validate_store(_store(data, ontology), assembled.shapes)
+    by_sparql = validate_store(store_of(data, ontology), assembled.shapes)
     assert by_pyshacl.conforms == by_sparql.conforms
-    return _keys(by_pyshacl), _keys(by_sparql)
+    return result_keys(by_pyshacl, by_pyshacl.graph), result_keys(by_sparql, assembled.shapes)
 
 
 def _data(assembled) -> Graph:
@@ -47,10 +34,35 @@ def _data(assembled) -> Graph:
     return assembled.union(*(n for n in assembled.graphs if n not in derived))
 
 
-def test_every_shape_compiles(assembled):
-    checks = compile_shapes(assembled.shapes)
-    assert checks
-    assert all(check.query.lstrip().upper().startswith(("SELECT", "PREFIX")) for check in checks)
+def test_the_build_validates_with_the_compiler(assembled, monkeypatch):
+    """publish.assemble.validate runs the engine (pyshacl stays the tests' oracle)."""
+    import pyshacl
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the build called pyshacl")
+
+    monkeypatch.setattr(pyshacl, "validate", refuse)
+    assert validate(assembled).conforms
+
+
+def test_a_violation_names_shape_focus_path_and_message(assembled):
+    """What the build prints on a violation: the record's file:line, shape, focus, path, message."""
+    data = _data(assembled)
+    organization = _first(data, assembled.ns.tg.InternationalOrganization)
+    data.add((organization, OWL.sameAs, Literal("Q123")))
+    ontology = assembled.graphs[GRAPH_ONTOLOGY]
+    report = validate_store(store_of(data, ontology), assembled.shapes, locate=assembled.locate)
+    report.shape_names = shape_names(assembled.shapes)
+    text = report.text()
+    assert not report.conforms
+    assert f"focus <{organization}>, path <{OWL.sameAs}>" in text
+    assert 'value "Q123"' in text
+    assert (
+        "shape tgsh:SameAsWikidataShape, property owl:sameAs (PatternConstraintComponent)" in text
+    )
+    assert assembled.locate(organization) in text
+    messages = set(assembled.shapes.objects(None, SH.message))
+    assert any(str(m) in text for m in messages)
 
 
 def test_same_report_as_pyshacl_on_the_real_data(assembled):
@@ -107,10 +119,11 @@ def test_same_report_as_pyshacl_on_synthetic_data(assembled, tmp_path):
     assert by_sparql == by_pyshacl
 
 
-def test_constraints_on_the_same_values_share_one_query(assembled):
+def test_constraints_on_the_same_values_share_one_query(assembled, tmp_path):
     """The value constraints of a property shape that test each value on its own run as one scan."""
-    checks = compile_shapes(assembled.shapes)
-    combined = [c for c in checks if len(c.constraints) > 1]
+    store = store_of(_data(assembled))
+    engine = Engine(store, assembled.shapes, {"use_default_graph_as_union": True})
+    combined = [t for t in engine.plan() if isinstance(t, Check) and len(t.constraints) > 1]
     assert combined
     for check in combined:
         assert all(f"?c{n}" in check.query for n in range(len(check.constraints)))
@@ -149,15 +162,15 @@ def test_every_kind_of_path_same_report_as_pyshacl():
     shapes = Graph().parse(data=PATHS_SHAPES, format="turtle")
     data = Graph().parse(data=PATHS_DATA, format="turtle")
     by_pyshacl = validate_graph(data, shapes, Graph())
-    by_sparql = validate_store(_store(data, Graph()), shapes)
+    by_sparql = validate_store(store_of(data), shapes)
     assert len(by_pyshacl.violations) >= 10
-    assert _keys(by_sparql) == _keys(by_pyshacl)
+    assert result_keys(by_sparql, shapes) == result_keys(by_pyshacl, by_pyshacl.graph)
 
 
 def test_threads_give_the_same_report(assembled):
     data = _data(assembled)
     data.add((_first(data, assembled.ns.tg.State), OWL.sameAs, Literal("Q1")))
-    store = _store(data, assembled.graphs[GRAPH_ONTOLOGY])
+    store = store_of(data, assembled.graphs[GRAPH_ONTOLOGY])
     one = validate_store(store, assembled.shapes, workers=1)
     two = validate_store(store, assembled.shapes, workers=2)
     assert not one.conforms

@@ -302,11 +302,13 @@ def lint_data(fix: bool) -> None:
         fail("Run `treatygraph lint-data --fix` to sort and re-dump them.")
 
 
-def _register_wikidata_commands() -> None:
+def _register_commands() -> None:
+    from .shacl import shacl
     from .wikidata import link, wikidata_diff
 
     main.add_command(link)
     main.add_command(wikidata_diff)
+    main.add_command(shacl)
 
 
-_register_wikidata_commands()
+_register_commands()

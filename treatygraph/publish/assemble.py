@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from rdflib import Graph, URIRef
 
 from treatygraph.core.config import Config
-from treatygraph.core.errors import Collector
+from treatygraph.core.errors import Collector, DataError, Problem
 from treatygraph.curation.facts import FactsResult, Mapping, load_facts
 from treatygraph.curation.links import load_links
 from treatygraph.curation.sources import load_sources, sources_graph
@@ -20,7 +21,7 @@ from treatygraph.rdf.namespaces import (
     GRAPH_WIKIDATA_VIEW,
     ProjectNamespaces,
 )
-from treatygraph.validation.report import ValidationReport, validate_graph
+from treatygraph.validation.report import ValidationReport
 from treatygraph.wikidata.view import wikidata_view
 
 
@@ -73,12 +74,30 @@ def assemble(config: Config) -> Assembled:
 
 
 def validate(assembled: Assembled) -> ValidationReport:
-    """SHACL-validate the facts, provenance and links, with the ontology for the class hierarchy.
+    """SHACL-validate the facts, provenance and links, with the ontology for the class hierarchy,
+    with the project's SHACL-to-SPARQL engine on an in-memory Oxigraph store.
 
     The Wikidata-shaped view is derived from the validated graphs, so it is not validated again.
+    A shape the engine cannot evaluate is a DataError naming it, never a pass.
     """
-    derived = (GRAPH_ONTOLOGY, GRAPH_WIKIDATA_VIEW)
-    data = assembled.union(*(name for name in assembled.graphs if name not in derived))
-    return validate_graph(
-        data, assembled.shapes, assembled.graphs[GRAPH_ONTOLOGY], locate=assembled.locate
-    )
+    import pyoxigraph as ox
+
+    from treatygraph.validation.shacl_sparql import UnsupportedShape, validate_store
+
+    store = ox.Store()
+    validated = [name for name in assembled.graphs if name != GRAPH_WIKIDATA_VIEW]
+    for name in validated:
+        store.bulk_load(
+            assembled.graphs[name].serialize(format="nt", encoding="utf-8"),
+            format=ox.RdfFormat.N_TRIPLES,
+            to_graph=ox.NamedNode(assembled.ns.graph(name)),
+        )
+    try:
+        return validate_store(
+            store,
+            assembled.shapes,
+            locate=assembled.locate,
+            graphs=[assembled.ns.graph(name) for name in validated],
+        )
+    except UnsupportedShape as error:
+        raise DataError(Problem(Path("shapes"), None, str(error))) from None

@@ -1,29 +1,38 @@
-"""SHACL validation of the assembled graph, with a report a person can read."""
+"""Validation results and reports (RDF, and text a person can read); pyshacl, the oracle of the tests."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from rdflib import BNode, Graph, URIRef, plugin
+from rdflib import BNode, Graph, Literal, URIRef, plugin
 from rdflib.namespace import RDF, SH
 from rdflib.plugins.sparql.algebra import translateQuery
 from rdflib.plugins.sparql.evaluate import evalQuery
 from rdflib.plugins.sparql.parser import parseQuery
 from rdflib.plugins.sparql.processor import SPARQLProcessor
 from rdflib.query import Processor
+from rdflib.term import Node
+
+from .paths import copy_path
 
 
 @dataclass(frozen=True)
 class Violation:
-    focus: str
-    path: str | None
-    value: str | None
-    shape: str
-    component: str
-    severity: str
+    """One validation result, its nodes as RDF terms (a value keeps its datatype or language)."""
+
+    focus: Node
+    path: Node | None  # an IRI, or the path's node in the shapes graph for a complex path
+    value: Node | None
+    shape: Node
+    component: URIRef
+    severity: URIRef
     message: str
     where: str | None
+
+
+def _shown(node: Node) -> str:
+    return node.n3() if isinstance(node, (URIRef, Literal)) else f"_:{node}"
 
 
 @dataclass
@@ -36,15 +45,45 @@ class ValidationReport:
     def text(self) -> str:
         if self.conforms:
             return "The graph conforms to the shapes."
-        lines = [f"{len(self.violations)} SHACL violation(s):"]
+        lines = [f"{len(self.violations)} SHACL result(s):"]
         for v in self.violations:
-            lines.append(f"- {v.where or v.focus}")
-            lines.append(f"    {v.severity}: {v.message}")
-            lines.append(f"    focus {v.focus}" + (f", path {v.path}" if v.path else ""))
-            if v.value:
-                lines.append(f"    value {v.value}")
-            lines.append(f"    shape {self.shape_names.get(v.shape, v.shape)} ({v.component})")
+            lines.append(f"- {v.where or _shown(v.focus)}")
+            lines.append(f"    {_local(v.severity)}: {v.message}")
+            path = (
+                ""
+                if v.path is None
+                else f", path {_shown(v.path) if isinstance(v.path, URIRef) else 'a complex path'}"
+            )
+            lines.append(f"    focus {_shown(v.focus)}{path}")
+            if v.value is not None:
+                lines.append(f"    value {_shown(v.value)}")
+            lines.append(
+                f"    shape {self.shape_names.get(str(v.shape), _shown(v.shape))} ({_local(v.component)})"
+            )
         return "\n".join(lines)
+
+
+def report_graph(violations: list[Violation], shapes: Graph) -> Graph:
+    """The results as a complete SHACL validation report (sh:ValidationReport)."""
+    g = Graph()
+    g.bind("sh", SH)
+    report = BNode()
+    g.add((report, RDF.type, SH.ValidationReport))
+    g.add((report, SH.conforms, Literal(not violations)))
+    for v in violations:
+        result = BNode()
+        g.add((report, SH.result, result))
+        g.add((result, RDF.type, SH.ValidationResult))
+        g.add((result, SH.focusNode, v.focus))
+        if v.path is not None:
+            g.add((result, SH.resultPath, copy_path(shapes, v.path, g)))
+        if v.value is not None:
+            g.add((result, SH.value, v.value))
+        g.add((result, SH.sourceShape, v.shape))
+        g.add((result, SH.sourceConstraintComponent, v.component))
+        g.add((result, SH.resultSeverity, v.severity))
+        g.add((result, SH.resultMessage, Literal(v.message)))
+    return g
 
 
 def shape_names(shapes: Graph) -> dict[str, str]:
@@ -99,7 +138,11 @@ class CachingSPARQLProcessor(SPARQLProcessor):
 def validate_graph(
     data: Graph, shapes: Graph, ontology: Graph, locate=lambda iri: None
 ) -> ValidationReport:
-    """Run pyshacl on an in-memory graph; `locate(iri)` gives "file:line" of the record, if any."""
+    """Run pyshacl on an in-memory graph (the tests' oracle; the build uses the compiler).
+
+    `locate(iri)` gives "file:line" of the record, if any. A result's complex path is a node of
+    pyshacl's report graph.
+    """
     import pyshacl
 
     plugin.register("sparql", Processor, __name__, CachingSPARQLProcessor.__name__)
@@ -110,30 +153,26 @@ def validate_graph(
         ont_graph=ontology,
         inference="none",
         abort_on_first=False,
-        allow_warnings=True,
         advanced=True,
     )
     violations = []
-    for result in report.subjects(RDF.type, SH.ValidationResult):
+    # The report's own results: pyshacl also types the nested results of sh:node, sh:or …
+    # (sh:detail) as sh:ValidationResult.
+    for result in report.objects(report.value(None, RDF.type, SH.ValidationReport), SH.result):
         focus = report.value(result, SH.focusNode)
-        value = report.value(result, SH.value)
-        path = report.value(result, SH.resultPath)
-        shape = report.value(result, SH.sourceShape)
         violations.append(
             Violation(
-                focus=str(focus),
-                # A complex path (alternative, sequence …) is a blank node of the shapes graph: its
-                # id means nothing to a reader, and the compiled validator reports none either.
-                path=str(path) if isinstance(path, URIRef) else None,
-                value=str(value) if value is not None else None,
-                shape=str(shape),
-                component=_local(report.value(result, SH.sourceConstraintComponent)),
-                severity=_local(report.value(result, SH.resultSeverity)),
+                focus=focus,
+                path=report.value(result, SH.resultPath),
+                value=report.value(result, SH.value),
+                shape=report.value(result, SH.sourceShape),
+                component=report.value(result, SH.sourceConstraintComponent),
+                severity=report.value(result, SH.resultSeverity),
                 message=" ".join(str(m) for m in report.objects(result, SH.resultMessage)),
-                where=locate(URIRef(str(focus))),
+                where=locate(focus) if isinstance(focus, URIRef) else None,
             )
         )
-    violations.sort(key=lambda v: (v.where or "", v.focus, v.shape, v.message))
+    violations.sort(key=lambda v: (v.where or "", str(v.focus), str(v.shape), v.message))
     return ValidationReport(
         conforms=bool(conforms),
         violations=violations,
