@@ -360,6 +360,10 @@ def test_service_description_for_rdf_clients(url, media_type, config):
     assert all(int(graph.value(graph.value(n, SD.graph), VOID.triples)) > 0 for n in named)
     ns = ProjectNamespaces(config.base_iri)
     assert str(graph.value(service, ns.tg.queryBaseIRI)) == ns.id
+    ontology = rdflib.Graph().parse(config.ontology_dir / "treatygraph.ttl")
+    used = {term for triple in graph for term in triple if str(term).startswith(str(ns.tg))}
+    undeclared = {term for term in used if (term, RDFS.label, None) not in ontology}
+    assert not undeclared, f"ontology/treatygraph.ttl does not declare {sorted(undeclared)}"
 
 
 def test_relative_iris_resolve_against_the_stated_base(url, config):
