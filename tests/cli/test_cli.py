@@ -132,13 +132,15 @@ def test_serve_builds_first_when_there_is_no_build(inputs_copy, tmp_path):
     )
     try:
         deadline = time.monotonic() + 90
+        health = None
         while time.monotonic() < deadline:
             try:
-                health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
                 if health.status_code == 200:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 time.sleep(0.3)
+        assert health is not None and health.status_code == 200, "serve never answered /healthz"
         assert health.json()["triples"] > 0
         assert current_release(inputs_copy) is not None
     finally:
