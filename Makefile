@@ -75,6 +75,7 @@ bench: $(VENV)/.installed-bench browser wrk virtuoso
 	$(BIN)/python -m bench.serving --work $(BENCH_WORK) --reuse
 	$(BIN)/python -m bench.remote_store
 	$(BIN)/python -m bench.pages
+	$(BIN)/python -m bench.validation
 
 clean:
 	rm -rf build
