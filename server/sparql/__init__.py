@@ -34,9 +34,9 @@ from ..strict_text import (
 )
 from . import answers, formats, sandbox
 from .description import RDFLIB_FORMATS, graph_sizes, read_examples, service_description
-from .pool import ClientGone, MemoryExceeded, WorkerDied
+from .pool import ClientGone, MemoryExceeded, Preempted, WorkerDied
 from .queries import Lease, LocalQueries
-from .share import INTERNAL, Cancelled, Refused, Usage
+from .share import INTERNAL, PREEMPTED_RETRY_AFTER, Cancelled, Refused, Usage
 from .worker import Job
 
 blueprint = Blueprint("sparql", __name__)
@@ -348,12 +348,25 @@ class _Stream:
     def next_message(self):
         try:
             message = self.lease.worker.receive(
-                self.deadline, self.memory_limit_kib, self.client_gone, self.relay
+                self.deadline,
+                self.memory_limit_kib,
+                self.client_gone,
+                self.relay,
+                lambda: self.service.preempted(self.lease),
             )
         except ClientGone:
             self.finish(clean=False)
             raise SparqlError(
                 CLIENT_CLOSED, "the client closed the connection; its query was stopped"
+            ) from None
+        except Preempted:
+            self.finish(clean=False)
+            raise SparqlError(
+                503,
+                "this query was stopped so that a client with little recent query time could "
+                "start its own: this client used the most query time of those waiting or running; "
+                "try again shortly",
+                {"Retry-After": str(PREEMPTED_RETRY_AFTER)},
             ) from None
         except WorkerDied as err:
             self.finish(clean=False)

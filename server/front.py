@@ -1,0 +1,101 @@
+"""The server's front process: the public port on an event loop, the app's gunicorn behind it.
+
+`treatygraph serve` becomes this process. It starts gunicorn (the command it is given) on a unix
+socket in a private directory (0700), waits until it accepts connections, then listens on the
+public address and serves every client connection through `edge.Edge`: the app's threads see
+only whole requests, so slow clients never hold one. SIGTERM, SIGINT and SIGHUP are passed on to
+gunicorn (a graceful stop, or a reload of its workers); the front stops listening when gunicorn
+ends and exits with its status. gunicorn gets SIGKILL if the front dies without a word.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import os
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+from .edge import Edge, Limits
+
+START_TIMEOUT = 60.0  # seconds gunicorn may take to accept connections
+PR_SET_PDEATHSIG = 1
+
+
+def private_socket() -> str:
+    """A path for the app's socket in a fresh directory only this user may enter."""
+    return os.path.join(tempfile.mkdtemp(prefix="treatygraph-front-"), "socket")
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGKILL when the front ends, however it ends (Linux)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _accepting(path: str) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(path)
+        except OSError:
+            return False
+    return True
+
+
+def run(host: str, port: int, app_command: list[str], upstream: str, limits: Limits) -> int:
+    """Serve until gunicorn ends; its exit status."""
+    _raise_file_limit()
+    app = subprocess.Popen(app_command, preexec_fn=_die_with_parent)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while not _accepting(upstream):
+            if app.poll() is not None:
+                return app.returncode
+            if time.monotonic() > deadline:
+                print(f"front: the app did not start within {START_TIMEOUT:g} s", file=sys.stderr)
+                app.kill()
+                return 1
+            time.sleep(0.05)
+        edge = Edge(upstream, limits, default_host=f"{host}:{port}".encode())
+        return _loop_runner()(_serve(edge, host, port, app))
+    finally:
+        if app.poll() is None:
+            app.kill()
+            app.wait()
+        shutil.rmtree(os.path.dirname(upstream), ignore_errors=True)
+
+
+def _loop_runner():
+    """uvloop's runner where it is installed, asyncio's otherwise."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run
+    return uvloop.run
+
+
+async def _serve(edge: Edge, host: str, port: int, app: subprocess.Popen) -> int:
+    loop = asyncio.get_running_loop()
+    server = await asyncio.start_server(
+        edge.serve, host, port, backlog=1024, reuse_address=True, limit=64 * 1024
+    )
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        loop.add_signal_handler(signum, app.send_signal, signum)
+    status = await loop.run_in_executor(None, app.wait)
+    server.close()
+    return status
+
+
+def _raise_file_limit() -> None:
+    """As many open connections as the system lets this user have (each is a descriptor)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
