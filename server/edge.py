@@ -226,7 +226,9 @@ class Edge:
             log.error("front: the app's answer was unreadable: %s", err)
             raise _Refused(502, "the server's application gave no answer; try again") from None
         finally:
-            if watch is not None:
+            if watch is not None and watch.done() and not watch.cancelled():
+                conn.receive_data(watch.result())  # the client's next request, or its close
+            elif watch is not None:
                 watch.cancel()
             up_writer.transport.abort()
 

@@ -118,7 +118,9 @@ class WorkerEnd:
             raise WorkerDied(f"query worker {self.pid} ended unexpectedly") from None
 
     @staticmethod
-    def _start_relay(relay: Callable[[dict, float], dict] | None, request: dict, deadline: float) -> Future:
+    def _start_relay(
+        relay: Callable[[dict, float], dict] | None, request: dict, deadline: float
+    ) -> Future:
         answer: Future = Future()
         if relay is None:
             answer.set_result({"error": "no network here"})

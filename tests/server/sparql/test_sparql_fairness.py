@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from reliability_support import SLOW_QUERY, SlowSparqlEndpoint, serving
+from reliability_support import SLOW_QUERY, SlowSparqlEndpoint, serving, web_processes
 from sparql_support import client_at, endpoint_server
 
 from server.sparql import QUERIES
@@ -221,9 +221,8 @@ def test_a_web_process_killed_while_its_query_runs_gives_the_worker_back(config,
         broker = _broker_pid(server.process.pid)
         sock = _send_from(HEAVY, server.port, ENDLESS)
         runaway = _busy_worker(broker)
-        for web in _children(server.process.pid):
-            if web != broker:
-                os.kill(web, signal.SIGKILL)  # gunicorn starts new ones
+        for web in web_processes(server.process.pid):
+            os.kill(web, signal.SIGKILL)  # gunicorn starts new ones
         assert _gone(runaway), "the dead web process's worker kept running"
         sock.close()
         answer = None
