@@ -45,7 +45,7 @@ QUERIES = "treatygraph.sparql.queries"
 SIZES = "treatygraph.sparql.sizes"
 CLIENT_CLOSED = 499  # as nginx logs it: the client went away before the answer
 CUT_HEADER = "X-TreatyGraph-Result-Cut"
-EXPOSED_HEADERS = f"{CUT_HEADER}, RateLimit, RateLimit-Policy, Retry-After"
+EXPOSED_HEADERS = f"{CUT_HEADER}, RateLimit, RateLimit-Policy, Retry-After, Server-Timing"
 UPDATE_TYPE = "application/sparql-update"
 QUERY_TYPE = "application/sparql-query"
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -264,6 +264,7 @@ def _dispatch_stream(
     deadline = time.monotonic() + timeout
     client_gone = _connection_closed(request.environ)
     service = queries()
+    asked = time.monotonic()
     try:
         lease = service.lease(client, timeout, cancelled=client_gone)
     except Refused as refusal:
@@ -272,6 +273,7 @@ def _dispatch_stream(
         raise SparqlError(
             CLIENT_CLOSED, "the client closed the connection while its query waited for a worker"
         ) from None
+    queued = time.monotonic() - asked
     stream = _Stream(service, lease, deadline, timeout)
     stream.memory_limit_kib = current_app.config["TREATYGRAPH"].query_memory_mb * 1024
     stream.client_gone = client_gone
@@ -292,6 +294,8 @@ def _dispatch_stream(
         stream.finish(clean=False)
         raise
     headers = rate_limit_headers(lease.usage)
+    # How long the query waited for its worker (the fair share's turn), for clients and tests.
+    headers["Server-Timing"] = f'queue;dur={queued * 1000:.0f};desc="waited for a query worker"'
     cut = first[1].get("cut")
     if cut is not None:
         headers[CUT_HEADER] = f"rows={cut}"

@@ -337,6 +337,11 @@ class QueryPool:
         with self._changed:
             return [w.pid for w in (*self._idle, *self._starting) if w.pid is not None]
 
+    def starting(self) -> int:
+        """Workers started and not ready yet."""
+        with self._changed:
+            return len(self._starting)
+
     def close(self) -> None:
         with self._changed:
             self._closed = True

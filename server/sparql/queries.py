@@ -84,6 +84,7 @@ class LocalQueries:
     def status(self) -> dict:
         return {
             "workers": self.pool.pids(),
+            "starting": self.pool.starting(),
             "kills": self.pool.kills,
             "replacements": self.pool.replacements,
             "clients": self.share.snapshot(),

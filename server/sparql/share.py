@@ -38,9 +38,11 @@ INTERNAL = "(internal)"  # our own queries (the service description's counts): n
 ACTIVE_SECONDS = 10.0  # a client whose last query ended this recently still has its share
 # Preemption: a client that used at most LIGHT_SECONDS in the window, waiting PREEMPT_AFTER for a
 # worker, stops a query that has run PREEMPT_AFTER of a client that used PREEMPT_AFTER more than it.
-# Half a second, so that its query starts within a second of its arrival.
-PREEMPT_AFTER = 0.5
-LIGHT_SECONDS = 1.0
+# Under half a second, so that its query starts within a second of its arrival. A stopped query has run
+# longer than LIGHT_SECONDS, so a heavy client new to the server stops one query at most in a
+# window, and heavy clients do not take turns stopping each other's.
+PREEMPT_AFTER = 0.4
+LIGHT_SECONDS = 0.25
 PREEMPTED_RETRY_AFTER = 5  # seconds suggested to a client whose query was stopped for a light one
 
 
