@@ -74,6 +74,7 @@ bench: $(VENV)/.installed-bench browser wrk virtuoso
 	$(BIN)/python -m bench --work $(BENCH_WORK)
 	$(BIN)/python -m bench.serving --work $(BENCH_WORK) --reuse
 	$(BIN)/python -m bench.remote_store
+	$(BIN)/python -m bench.slow_clients --work $(BENCH_WORK)
 
 clean:
 	rm -rf build
