@@ -75,6 +75,7 @@ class Edge:
         self.upstream = upstream
         self.limits = limits
         self.default_host = default_host  # for HTTP/1.0 requests without Host
+        self.exchanges: set[asyncio.Task] = set()  # connections handing a request to the app
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_BYTES)
@@ -83,7 +84,12 @@ class Edge:
             while True:
                 request = await self._read_head(conn, reader)
                 body = await self._read_body(conn, reader, writer, request)
-                await self._forward(conn, reader, writer, request, body)
+                task = asyncio.current_task()
+                self.exchanges.add(task)
+                try:
+                    await self._forward(conn, reader, writer, request, body)
+                finally:
+                    self.exchanges.discard(task)
                 if conn.our_state is not h11.DONE or conn.their_state is not h11.DONE:
                     return
                 conn.start_next_cycle()

@@ -4,8 +4,8 @@
 socket in a private directory (0700), waits until it accepts connections, then listens on the
 public address and serves every client connection through `edge.Edge`: the app's threads see
 only whole requests, so slow clients never hold one. SIGTERM, SIGINT and SIGHUP are passed on to
-gunicorn (a graceful stop, or a reload of its workers); the front stops listening when gunicorn
-ends and exits with its status. gunicorn gets SIGKILL if the front dies without a word.
+gunicorn (a graceful stop, or a reload of its workers); on a stop the front stops listening at
+once, relays what gunicorn still answers, and exits with gunicorn's status. gunicorn gets SIGKILL if the front dies without a word.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from .edge import Edge, Limits
 
 START_TIMEOUT = 60.0  # seconds gunicorn may take to accept connections
 PR_SET_PDEATHSIG = 1
+LAST_ANSWERS_TIMEOUT = 10.0  # seconds to relay the answers gunicorn gave before it ended
 
 
 def private_socket() -> str:
@@ -86,10 +87,19 @@ async def _serve(edge: Edge, host: str, port: int, app: subprocess.Popen) -> int
     server = await asyncio.start_server(
         edge.serve, host, port, backlog=1024, reuse_address=True, limit=64 * 1024
     )
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        loop.add_signal_handler(signum, app.send_signal, signum)
+
+    def stop(signum: int) -> None:
+        server.close()  # new connections are refused, as gunicorn refuses them when stopping
+        app.send_signal(signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop, signum)
+    loop.add_signal_handler(signal.SIGHUP, app.send_signal, signal.SIGHUP)  # gunicorn's reload
     status = await loop.run_in_executor(None, app.wait)
     server.close()
+    # What gunicorn answered before it ended still reaches its clients.
+    if edge.exchanges:
+        await asyncio.wait(edge.exchanges, timeout=LAST_ANSWERS_TIMEOUT)
     return status
 
 
