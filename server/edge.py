@@ -113,7 +113,7 @@ class Edge:
         while True:
             event = _next(conn)
             if isinstance(event, h11.Request):
-                return event
+                return _checked(event)
             if event is h11.PAUSED or isinstance(event, h11.ConnectionClosed):
                 raise _Quiet()
             try:
@@ -277,6 +277,18 @@ async def _read_watching(
     finally:
         if not read.done():
             read.cancel()
+
+
+def _checked(request: h11.Request) -> h11.Request:
+    """What h11 lets through and this server refuses: HTTP other than 1.0 and 1.1, and a body
+    framed twice (Content-Length beside Transfer-Encoding, the stuff of request smuggling)."""
+    if request.http_version not in (b"1.0", b"1.1"):
+        raise _Refused(505, "HTTP version not supported: use HTTP/1.1 or HTTP/1.0")
+    if _header(request, b"content-length") is not None and (
+        _header(request, b"transfer-encoding") is not None
+    ):
+        raise _Refused(400, "bad request: both Content-Length and Transfer-Encoding are given")
+    return request
 
 
 def _next(conn: h11.Connection):
