@@ -56,10 +56,13 @@ class Run:
 
     def row(self) -> str:
         total = len(self.latencies) + self.failures
+        cells = [f"{self.percentile(p) * 1000:,.0f}" for p in (0.5, 0.9, 0.99)]
+        cells.append(f"{max(self.latencies, default=0) * 1000:,.0f}")
+        if not self.latencies:
+            cells = ["n/a"] * 4  # every probe failed
         return (
-            f"| {self.name} | {total} | {self.failures} | "
-            + " | ".join(f"{self.percentile(p) * 1000:,.0f}" for p in (0.5, 0.9, 0.99))
-            + f" | {max(self.latencies, default=0) * 1000:,.0f} | {self.within_a_second}/{total} |"
+            f"| {self.name} | {total} | {self.failures} | {' | '.join(cells)} | "
+            f"{self.within_a_second}/{total} |"
         )
 
 
@@ -130,7 +133,7 @@ def measure(
 def _machine() -> str:
     try:
         return str(machine())
-    except FileNotFoundError:  # wrk, which it names, is not needed here
+    except (OSError, ImportError):  # wrk and the bench extras it names are not needed here
         return f"{os.cpu_count()} cores"
 
 
