@@ -1,11 +1,13 @@
 """The server's front process: the public port on an event loop, the app's gunicorn behind it.
 
 `treatygraph serve` becomes this process. It starts gunicorn (the command it is given) on a unix
-socket in a private directory (0700), waits until it accepts connections, then listens on the
-public address and serves every client connection through `edge.Edge`: the app's threads see
-only whole requests, so slow clients never hold one. SIGTERM, SIGINT and SIGHUP are passed on to
-gunicorn (a graceful stop, or a reload of its workers); on a stop the front stops listening at
-once, relays what gunicorn still answers, and exits with gunicorn's status. gunicorn gets SIGKILL if the front dies without a word.
+socket in a private directory (0700: the query broker's, which removes it when the server ends,
+however it ends), waits until it accepts connections, then listens on the public address and
+serves every client connection through `edge.Edge`: the app's threads see only whole requests, so
+slow clients never hold one. SIGTERM, SIGINT and SIGHUP are passed on to gunicorn (a graceful
+stop, or a reload of its workers); on a stop the front stops listening at once, relays what
+gunicorn still answers, and exits with gunicorn's status. gunicorn gets SIGKILL if the front dies
+without a word.
 """
 
 from __future__ import annotations
@@ -15,12 +17,10 @@ import contextlib
 import ctypes
 import os
 import resource
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
 from .edge import Edge, Limits
@@ -28,11 +28,6 @@ from .edge import Edge, Limits
 START_TIMEOUT = 60.0  # seconds gunicorn may take to accept connections
 PR_SET_PDEATHSIG = 1
 LAST_ANSWERS_TIMEOUT = 10.0  # seconds to relay the answers gunicorn gave before it ended
-
-
-def private_socket() -> str:
-    """A path for the app's socket in a fresh directory only this user may enter."""
-    return os.path.join(tempfile.mkdtemp(prefix="treatygraph-front-"), "socket")
 
 
 def _die_with_parent() -> None:
@@ -70,7 +65,8 @@ def run(host: str, port: int, app_command: list[str], upstream: str, limits: Lim
         if app.poll() is None:
             app.kill()
             app.wait()
-        shutil.rmtree(os.path.dirname(upstream), ignore_errors=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(upstream)
 
 
 def _loop_runner():

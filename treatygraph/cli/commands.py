@@ -233,9 +233,9 @@ def serve(
         argv = HTTP_SERVERS[http_server](f"{host}:{port}", config.web_workers)
         os.execv(argv[0], argv)
     from server.edge import Limits
-    from server.front import private_socket, run
+    from server.front import run
 
-    upstream = private_socket()
+    upstream = os.path.join(os.path.dirname(os.environ[broker.ENV]), "app.socket")
     argv = HTTP_SERVERS[http_server](f"unix:{upstream}", config.web_workers)
     # The front gives each request the client's address in a PROXY protocol line.
     argv[-1:-1] = ["--proxy-protocol", "v1"]
