@@ -20,7 +20,7 @@ Who runs next is decided here, for one web process or (inside the broker) for al
   that used at most LIGHT_SECONDS of query time in the window has waited PREEMPT_AFTER seconds for
   a worker, the longest-running query of the client that used the most (clearly more than it) is
   stopped, that client gets 503 with `Retry-After`, and the freed worker goes to the light client.
-  Its holder is told through `Grant.stop`; the query time used so far is charged as usual.
+  Its holder is told through `when_stopped`; the query time used so far is charged as usual.
 """
 
 from __future__ import annotations
