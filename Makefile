@@ -76,6 +76,7 @@ bench: $(VENV)/.installed-bench browser wrk virtuoso
 	$(BIN)/python -m bench.remote_store
 	$(BIN)/python -m bench.pages
 	$(BIN)/python -m bench.validation
+	$(BIN)/python -m bench.slow_clients --work $(BENCH_WORK)
 
 clean:
 	rm -rf build

@@ -162,6 +162,8 @@ def treatygraph_server(
     env.update({**LOAD_GENERATOR_SETTINGS, **WITHOUT_CACHES} if settings is None else settings)
     env["TREATYGRAPH_BUILD_DIR"] = str(build_dir)
     argv = [str(BIN / "treatygraph"), "serve", "--port", str(port), "--http-server", http_server]
+    if http_server == "granian":
+        argv.append("--no-front")  # the front hands requests to gunicorn only
     return Server("treatygraph", argv, f"http://127.0.0.1:{port}", "/healthz", env, log)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify
+from flask import Flask, Response, jsonify, request
 
 from treatygraph.core.config import Config
 from treatygraph.store.remote import RemoteStoreError
@@ -50,6 +50,20 @@ def create_app(config: Config | None = None, *, prerender: bool = False) -> Flas
         from .prerender import prerender_on_open
 
         prerender_on_open(app)
+
+    @app.before_request
+    def host_required():
+        # RFC 9112, 3.2: an HTTP/1.1 request without Host is answered 400.
+        if (
+            request.environ.get("SERVER_PROTOCOL") == "HTTP/1.1"
+            and "HTTP_HOST" not in request.environ
+        ):
+            return Response(
+                "bad request: HTTP/1.1 requires a Host header\n",
+                status=400,
+                content_type="text/plain; charset=utf-8",
+            )
+        return None
 
     @app.errorhandler(NoBuild)
     def no_build(err: NoBuild):

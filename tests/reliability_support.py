@@ -77,6 +77,28 @@ def fingerprint(base_url: str, session: requests.Session | None = None) -> tuple
     return int(row["n"]["value"]), int(row["marked"]["value"])
 
 
+def children(pid: int) -> list[int]:
+    found = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as listed:
+            found += [int(child) for child in listed.read().split()]
+    return found
+
+
+def _cmdline(pid: int) -> bytes:
+    with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+        return cmdline.read()
+
+
+def web_processes(server: int) -> set[int]:
+    """gunicorn's web processes under `treatygraph serve`: the children of its master, which is
+    the server's process itself without the front, its child with it."""
+    master = server
+    if b"gunicorn" not in _cmdline(server):
+        (master,) = (pid for pid in children(server) if b"gunicorn" in _cmdline(pid))
+    return {pid for pid in children(master) if b"server.sparql.broker" not in _cmdline(pid)}
+
+
 class ServeProcess:
     """`treatygraph serve` (gunicorn) as the product starts it, on a free loopback port."""
 

@@ -34,9 +34,9 @@ from ..strict_text import (
 )
 from . import answers, formats, sandbox
 from .description import RDFLIB_FORMATS, graph_sizes, read_examples, service_description
-from .pool import ClientGone, MemoryExceeded, WorkerDied
+from .pool import ClientGone, MemoryExceeded, Preempted, WorkerDied
 from .queries import Lease, LocalQueries
-from .share import INTERNAL, Cancelled, Refused, Usage
+from .share import INTERNAL, PREEMPTED_RETRY_AFTER, Cancelled, Refused, Usage
 from .worker import Job
 
 blueprint = Blueprint("sparql", __name__)
@@ -45,7 +45,7 @@ QUERIES = "treatygraph.sparql.queries"
 SIZES = "treatygraph.sparql.sizes"
 CLIENT_CLOSED = 499  # as nginx logs it: the client went away before the answer
 CUT_HEADER = "X-TreatyGraph-Result-Cut"
-EXPOSED_HEADERS = f"{CUT_HEADER}, RateLimit, RateLimit-Policy, Retry-After"
+EXPOSED_HEADERS = f"{CUT_HEADER}, RateLimit, RateLimit-Policy, Retry-After, Server-Timing"
 UPDATE_TYPE = "application/sparql-update"
 QUERY_TYPE = "application/sparql-query"
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -265,6 +265,7 @@ def _dispatch_stream(
     deadline = time.monotonic() + timeout
     client_gone = _connection_closed(request.environ)
     service = queries()
+    asked = time.monotonic()
     try:
         lease = service.lease(client, timeout, cancelled=client_gone)
     except Refused as refusal:
@@ -273,6 +274,7 @@ def _dispatch_stream(
         raise SparqlError(
             CLIENT_CLOSED, "the client closed the connection while its query waited for a worker"
         ) from None
+    queued = time.monotonic() - asked
     stream = _Stream(service, lease, deadline, timeout)
     stream.memory_limit_kib = current_app.config["TREATYGRAPH"].query_memory_mb * 1024
     stream.client_gone = client_gone
@@ -293,6 +295,8 @@ def _dispatch_stream(
         stream.finish(clean=False)
         raise
     headers = rate_limit_headers(lease.usage)
+    # How long the query waited for its worker (the fair share's turn), for clients and tests.
+    headers["Server-Timing"] = f'queue;dur={queued * 1000:.0f};desc="waited for a query worker"'
     cut = first[1].get("cut")
     if cut is not None:
         headers[CUT_HEADER] = f"rows={cut}"
@@ -349,12 +353,25 @@ class _Stream:
     def next_message(self):
         try:
             message = self.lease.worker.receive(
-                self.deadline, self.memory_limit_kib, self.client_gone, self.relay
+                self.deadline,
+                self.memory_limit_kib,
+                self.client_gone,
+                self.relay,
+                lambda: self.service.preempted(self.lease),
             )
         except ClientGone:
             self.finish(clean=False)
             raise SparqlError(
                 CLIENT_CLOSED, "the client closed the connection; its query was stopped"
+            ) from None
+        except Preempted:
+            self.finish(clean=False)
+            raise SparqlError(
+                503,
+                "this query was stopped so that a client with little recent query time could "
+                "start its own: this client used the most query time of those waiting or running; "
+                "try again shortly",
+                {"Retry-After": str(PREEMPTED_RETRY_AFTER)},
             ) from None
         except WorkerDied as err:
             self.finish(clean=False)

@@ -8,18 +8,21 @@ straight from the worker, as with its own pool, then says whether the worker cam
 broker kills and replaces it otherwise. A web process that dies while it holds a worker closes its
 connection, and the broker kills that worker. The socket lives in a private directory (0700).
 
-Messages are pickled tuples, one per SOCK_SEQPACKET record:
-  web -> broker: ("lease", client, timeout) | ("back", clean) | ("status",) | ("ping",)
-  broker -> web: ("leased", pid, usage) + the worker's fd | ("refused", status, message, headers)
-                 | ("status", dict) | ("pong",)
+Messages are JSON arrays, one per SOCK_SEQPACKET record: data only, so a process that reaches the
+socket can send the broker nothing but these requests (never code to run, as unpickling allowed):
+  web -> broker: ["lease", client, timeout] | ["back", clean] | ["status"] | ["ping"]
+  broker -> web: ["leased", pid, usage] + the worker's fd | ["refused", status, message, headers]
+                 | ["preempted", retry_after] | ["status", dict] | ["pong"]
+A record that is not one of the web process's messages ends its connection.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import json
 import logging
 import os
-import pickle
 import select
 import shutil
 import socket
@@ -34,13 +37,47 @@ from treatygraph.core.config import Config
 
 from .pool import WorkerEnd
 from .queries import Lease, LocalQueries
-from .share import Cancelled, Refused
+from .share import PREEMPTED_RETRY_AFTER, Cancelled, Refused, Usage
 
 log = logging.getLogger(__name__)
 
 ENV = "TREATYGRAPH_QUERY_BROKER"
 MESSAGE_BYTES = 64 * 1024
 WAIT_SLICE = 0.2  # seconds between checks that the client is still there while it waits its turn
+
+
+class BadMessage(Exception):
+    """A record on the broker's socket that is not one of its messages."""
+
+
+def encode(*message) -> bytes:
+    return json.dumps(message, separators=(",", ":")).encode()
+
+
+def decode(data: bytes) -> list:
+    """A web process's message, checked field by field; `BadMessage` for anything else."""
+    try:
+        message = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as err:
+        raise BadMessage(f"not a JSON message ({err})") from None
+    if not isinstance(message, list) or not message or message[0] not in _SHAPES:
+        raise BadMessage(f"unknown message {str(message)[:80]!r}")
+    fields = _SHAPES[message[0]]
+    if len(message) != 1 + len(fields) or not all(
+        isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))
+        for value, kind in zip(message[1:], fields, strict=True)
+    ):
+        raise BadMessage(f"malformed {message[0]!r} message")
+    return message
+
+
+# What each message of a web process carries after its name.
+_SHAPES: dict[str, tuple] = {
+    "lease": (str, (int, float)),
+    "back": (bool,),
+    "status": (),
+    "ping": (),
+}
 
 
 def _closed(sock: socket.socket) -> bool:
@@ -77,7 +114,7 @@ class Broker:
                 data = conn.recv(MESSAGE_BYTES)
                 if not data:
                     return
-                message = pickle.loads(data)
+                message = decode(data)
                 if message[0] == "lease":
                     lease = self._lease(conn, message[1], message[2])
                     if lease is None and _closed(conn):
@@ -86,10 +123,12 @@ class Broker:
                     self.queries.give_back(lease, clean=message[1])
                     lease = None
                 elif message[0] == "status":
-                    conn.send(pickle.dumps(("status", self.queries.status())))
+                    conn.send(encode("status", self.queries.status()))
                 elif message[0] == "ping":
-                    conn.send(pickle.dumps(("pong",)))
-        except (OSError, EOFError, pickle.UnpicklingError):
+                    conn.send(encode("pong"))
+        except BadMessage as err:
+            log.warning("query broker: connection dropped: %s", err)
+        except OSError:
             pass
         finally:
             if lease is not None:  # the web process went away holding it: state unknown
@@ -100,19 +139,25 @@ class Broker:
         try:
             lease = self.queries.lease(client, timeout, cancelled=lambda: _closed(conn))
         except Refused as refusal:
-            conn.send(pickle.dumps(("refused", refusal.status, refusal.message, refusal.headers)))
+            conn.send(encode("refused", refusal.status, refusal.message, refusal.headers))
             return None
         except Cancelled:
             return None
         try:
             socket.send_fds(
                 conn,
-                [pickle.dumps(("leased", lease.worker.pid, lease.usage))],
+                [encode("leased", lease.worker.pid, dataclasses.asdict(lease.usage))],
                 [lease.worker.conn.fileno()],
             )
         except OSError:
             self.queries.give_back(lease, clean=True)  # it never got a job
             raise
+
+        def tell() -> None:
+            with contextlib.suppress(OSError):
+                conn.send(encode("preempted", PREEMPTED_RETRY_AFTER), socket.MSG_DONTWAIT)
+
+        self.queries.share.when_stopped(lease.grant, tell)
         return lease
 
     def close(self) -> None:
@@ -159,19 +204,21 @@ class BrokerQueries:
     def _ask(self, sock: socket.socket, message: tuple, cancelled=lambda: False):
         """Send a message and wait for the answer; the connection is closed on any failure."""
         try:
-            sock.send(pickle.dumps(message))
+            sock.send(encode(*message))
             while not select.select([sock], [], [], WAIT_SLICE)[0]:
                 if cancelled():
                     sock.close()  # the broker sees the connection close and forgets the request
                     raise Cancelled()
-            data, fds, _, _ = socket.recv_fds(sock, MESSAGE_BYTES, 1)
+            reply = None
+            while reply is None or reply[0] == "preempted":  # late, for a query already back
+                data, fds, _, _ = socket.recv_fds(sock, MESSAGE_BYTES, 1)
+                if not data:
+                    raise ConnectionResetError("connection closed")
+                reply = json.loads(data)
         except OSError as err:
             sock.close()
             raise self._down(err) from None
-        if not data:
-            sock.close()
-            raise self._down(ConnectionResetError("connection closed"))
-        return pickle.loads(data), fds
+        return reply, fds
 
     def lease(
         self, client: str, timeout: float, cancelled: Callable[[], bool] = lambda: False
@@ -184,13 +231,22 @@ class BrokerQueries:
             refusal.headers = reply[3]
             raise refusal
         _, pid, usage = reply
-        return Lease(WorkerEnd(Connection(fds[0]), pid), usage, broker_connection=sock)
+        return Lease(WorkerEnd(Connection(fds[0]), pid), Usage(**usage), broker_connection=sock)
+
+    def preempted(self, lease: Lease) -> bool:
+        """Whether the broker said the lease's query is to stop for a light client."""
+        sock = lease.broker_connection
+        if not lease.preempted and select.select([sock], [], [], 0)[0]:
+            with contextlib.suppress(OSError):
+                data = sock.recv(MESSAGE_BYTES, socket.MSG_DONTWAIT)
+                lease.preempted = bool(data) and json.loads(data)[0] == "preempted"
+        return lease.preempted
 
     def give_back(self, lease: Lease, clean: bool) -> None:
         lease.worker.conn.close()
         sock = lease.broker_connection
         try:
-            sock.send(pickle.dumps(("back", clean)))
+            sock.send(encode("back", clean))
         except OSError:
             sock.close()  # closing the connection gives the worker back too (as not clean)
             return

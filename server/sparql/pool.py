@@ -46,6 +46,10 @@ class ClientGone(Exception):
     """The client closed its connection while its query ran."""
 
 
+class Preempted(Exception):
+    """The fair share stopped the query so that a light client's could start."""
+
+
 class WorkerDied(Exception):
     """The worker process ended without answering (killed by the OS, crashed)."""
 
@@ -66,6 +70,7 @@ class WorkerEnd:
         memory_limit_kib: int | None = None,
         client_gone: Callable[[], bool] = lambda: False,
         relay: Callable[[dict, float], dict] | None = None,
+        preempted: Callable[[], bool] = lambda: False,
     ):
         """The next message; None when the deadline passes first.
 
@@ -76,7 +81,8 @@ class WorkerEnd:
 
         While waiting, the worker's resident memory is checked a few times a second, and
         `MemoryExceeded` raised when it passes the limit; `ClientGone` when the client has closed
-        its connection, so nobody's worker stays busy for an answer nobody will read.
+        its connection, so nobody's worker stays busy for an answer nobody will read; `Preempted`
+        when the fair share wants the worker for a light client.
         """
         pending: Future | None = None
         while True:
@@ -96,6 +102,8 @@ class WorkerEnd:
                 raise MemoryExceeded(memory_limit_kib)
             if client_gone():
                 raise ClientGone()
+            if preempted():
+                raise Preempted()
 
     def _read(self):
         try:
@@ -328,6 +336,11 @@ class QueryPool:
         """The workers not running a query: idle, or starting."""
         with self._changed:
             return [w.pid for w in (*self._idle, *self._starting) if w.pid is not None]
+
+    def starting(self) -> int:
+        """Workers started and not ready yet."""
+        with self._changed:
+            return len(self._starting)
 
     def close(self) -> None:
         with self._changed:

@@ -27,6 +27,7 @@ class Lease:
     usage: Usage
     grant: Grant | None = None  # in the process that keeps the FairShare (this one or the broker)
     broker_connection: socket.socket | None = None  # the lease lives on it, in a web process
+    preempted: bool = False  # the broker said so (in a web process)
 
 
 def fair_share(config: Config) -> FairShare:
@@ -66,6 +67,10 @@ class LocalQueries:
             raise Refused(503, "every query worker is busy; try again shortly", retry_after=10)
         return Lease(worker, usage, grant)
 
+    def preempted(self, lease: Lease) -> bool:
+        """Whether the fair share stopped the lease's query for a light client."""
+        return lease.grant.stopped
+
     def give_back(self, lease: Lease, clean: bool) -> None:
         """Back to the pool after a clean answer; otherwise killed and replaced."""
         try:
@@ -79,6 +84,7 @@ class LocalQueries:
     def status(self) -> dict:
         return {
             "workers": self.pool.pids(),
+            "starting": self.pool.starting(),
             "kills": self.pool.kills,
             "replacements": self.pool.replacements,
             "clients": self.share.snapshot(),

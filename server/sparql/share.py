@@ -15,7 +15,12 @@ Who runs next is decided here, for one web process or (inside the broker) for al
   three free for a newcomer;
 - each client has a budget of worker time in a sliding window (`budget` seconds per `window`
   seconds, the time of its finished queries plus what its running ones have used so far); past it,
-  429 with `Retry-After` computed from when its oldest charges leave the window.
+  429 with `Retry-After` computed from when its oldest charges leave the window;
+- a light client does not wait behind heavy ones however many addresses they use: when a client
+  that used at most LIGHT_SECONDS of query time in the window has waited PREEMPT_AFTER seconds for
+  a worker, the longest-running query of the client that used the most (clearly more than it) is
+  stopped, that client gets 503 with `Retry-After`, and the freed worker goes to the light client.
+  Its holder is told through `when_stopped`; the query time used so far is charged as usual.
 """
 
 from __future__ import annotations
@@ -31,6 +36,14 @@ BUSY_RETRY_AFTER = 10  # seconds suggested to a client when every worker stayed 
 WAIT_SLICE = 0.2  # seconds between checks that a waiting client is still there
 INTERNAL = "(internal)"  # our own queries (the service description's counts): never throttled
 ACTIVE_SECONDS = 10.0  # a client whose last query ended this recently still has its share
+# Preemption: a client that used at most LIGHT_SECONDS in the window, waiting PREEMPT_AFTER for a
+# worker, stops a query that has run PREEMPT_AFTER of a client that used PREEMPT_AFTER more than it.
+# Under half a second, so that its query starts within a second of its arrival. A stopped query has run
+# longer than LIGHT_SECONDS, so a heavy client new to the server stops one query at most in a
+# window, and heavy clients do not take turns stopping each other's.
+PREEMPT_AFTER = 0.4
+LIGHT_SECONDS = 0.25
+PREEMPTED_RETRY_AFTER = 5  # seconds suggested to a client whose query was stopped for a light one
 
 
 class Refused(Exception):
@@ -54,13 +67,18 @@ class Grant:
     client: str
     started: float
     used_before: float = 0.0  # the client's query time in the window when it was granted
+    stopped: bool = False  # preempted: its holder is to stop the query and answer 503
+    on_stop: Callable[[], None] | None = None  # how its holder is told (set by `when_stopped`)
+    freed_for: _Ticket | None = None  # the light client's query its worker goes to
 
 
 @dataclass
 class _Ticket:
     client: str
+    since: float = 0.0  # when it began to wait
     grant: Grant | None = None
     refusal: Refused | None = None
+    preempted_at: float | None = None  # when a query was last stopped for it
 
 
 @dataclass
@@ -145,7 +163,7 @@ class FairShare:
                     retry_after=1,
                 )
             self._check_budget(client, state)
-            ticket = _Ticket(client)
+            ticket = _Ticket(client, since=self.clock())
             state.waiting.append(ticket)
             self._hand_out()
             while ticket.grant is None and ticket.refusal is None:
@@ -162,6 +180,8 @@ class FairShare:
                     raise Cancelled()
                 self._changed.wait(min(remaining, WAIT_SLICE))
                 self._hand_out()  # shares widen as clients go quiet, without any other event
+                if ticket.grant is None and ticket.refusal is None:
+                    self._preempt_for(ticket)
             if ticket.refusal is not None:
                 self._forget_if_idle(client)
                 raise ticket.refusal
@@ -173,6 +193,13 @@ class FairShare:
         with self._changed:
             grant.started = self.clock()
 
+    def when_stopped(self, grant: Grant, tell: Callable[[], None]) -> None:
+        """Have `tell` called when the grant is preempted (at once if it already was)."""
+        with self._changed:
+            grant.on_stop = tell
+            if grant.stopped:
+                tell()
+
     def done(self, grant: Grant) -> None:
         """Give back a grant; its time is charged to its client."""
         with self._changed:
@@ -182,6 +209,10 @@ class FairShare:
             now = self.clock()
             if grant.client != INTERNAL:
                 state.charge(now, now - grant.started)
+            ticket = grant.freed_for
+            waiting = self._clients.get(ticket.client) if ticket is not None else None
+            if waiting is not None and ticket in waiting.waiting:
+                self._grant(waiting, ticket)
             self._hand_out()
             self._forget_if_idle(grant.client)
 
@@ -251,19 +282,61 @@ class FairShare:
                 return
             *_, client = min(eligible)
             state = self._clients[client]
-            ticket = state.waiting.popleft()
-            try:
-                used = self._check_budget(client, state)
-            except Refused as refusal:
-                ticket.refusal = refusal
-                self._changed.notify_all()
-                continue
-            ticket.grant = Grant(client, self.clock(), used)
-            state.running.append(ticket.grant)
-            state.last_served = self._served
-            self._served += 1
-            self._running += 1
-            self._changed.notify_all()
+            self._grant(state, state.waiting[0])
+
+    def _grant(self, state: _Client, ticket: _Ticket) -> None:
+        """Give a waiting ticket a worker (or its refusal, past its budget)."""
+        state.waiting.remove(ticket)
+        self._changed.notify_all()
+        try:
+            used = self._check_budget(ticket.client, state)
+        except Refused as refusal:
+            ticket.refusal = refusal
+            return
+        ticket.grant = Grant(ticket.client, self.clock(), used)
+        state.running.append(ticket.grant)
+        state.last_served = self._served
+        self._served += 1
+        self._running += 1
+
+    def _preempt_for(self, ticket: _Ticket) -> None:
+        """Stop the heaviest client's longest query for a light client that waited too long.
+
+        Light: it used at most LIGHT_SECONDS of query time in the window. The victim's client used
+        PREEMPT_AFTER more than it, and the query ran PREEMPT_AFTER at least, so two light clients
+        never stop each other's quick queries. At most one query is stopped per PREEMPT_AFTER for
+        each waiting ticket, and the freed worker is kept for that ticket.
+        """
+        now = self.clock()
+        if self._running < self.workers or ticket.client == INTERNAL:
+            return
+        if now - max(ticket.since, ticket.preempted_at or 0.0) < PREEMPT_AFTER:
+            return
+        state = self._clients[ticket.client]
+        light = state.used(now, self.window)
+        if light > LIGHT_SECONDS or len(state.running) >= max(
+            1, min(self.per_client, self.workers // self._active(now))
+        ):
+            return
+        heavy = [
+            (other.used(now, self.window), client)
+            for client, other in self._clients.items()
+            if client not in (INTERNAL, ticket.client)
+            and any(not g.stopped and now - g.started >= PREEMPT_AFTER for g in other.running)
+        ]
+        if not heavy:
+            return
+        used, client = max(heavy)
+        if used - light < PREEMPT_AFTER:
+            return
+        grant = min(
+            (g for g in self._clients[client].running if not g.stopped), key=lambda g: g.started
+        )
+        grant.stopped = True
+        grant.freed_for = ticket
+        ticket.preempted_at = now
+        if grant.on_stop is not None:
+            grant.on_stop()
 
     def _active(self, now: float) -> int:
         """Clients running or waiting now, or whose last query ended in the last ACTIVE_SECONDS."""

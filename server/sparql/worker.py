@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
 import re
 import signal
 import time
@@ -33,6 +34,7 @@ from .sandbox import RelayOpener, deny_network
 # A worker ends itself this long after its job's budget, should nobody be left to stop it (its web
 # process and broker killed): SIGALRM's default action ends the process wherever it is.
 ALARM_GRACE_SECONDS = 10
+QUERY_NICENESS = 5
 HOLD_BYTES = 256 * 1024  # kept before the first byte goes out, so small answers get exact headers
 CHUNK_BYTES = 64 * 1024
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -121,6 +123,9 @@ def main(conn) -> None:
     # Every HTTP request the worker makes (SERVICE calls, a remote store) goes down its pipe.
     SPARQLWrapper.Wrapper.urlopener = RelayOpener(conn)
     stores: dict[str, ox.Store] = {}
+    # Queries yield the CPU to the web processes, the front and a worker still starting (at full
+    # priority until here), so a busy pool slows neither pages nor a stopped worker's replacement.
+    os.nice(QUERY_NICENESS)
     conn.send(("ready",))  # imports done: the pool hands this worker out from now on
     while True:
         try:

@@ -228,3 +228,14 @@ def test_a_light_client_is_starved_by_a_refusal_a_slow_answer_or_none():
     assert "p99" in light({200: 2}, [0.1, 7.0]).starved(5.0)
     assert ClientRecord("127.0.0.2", "heavy").starved(5.0) == "never got a worker"
     assert ClientRecord("127.0.0.2", "heavy", Counter({200: 1, 429: 9})).starved(5.0) is None
+
+
+@pytest.mark.slow
+def test_with_the_front_every_probe_is_answered_within_a_second_beside_200_slow_clients(
+    config, built, tmp_path
+):
+    from bench.slow_clients import measure
+
+    run = measure("front", config.build_dir, True, 200, 5.0, tmp_path / "serve.log")
+    assert run.failures == 0 and run.latencies
+    assert run.within_a_second == len(run.latencies), run.row()

@@ -11,20 +11,9 @@ import time
 import pytest
 import rdflib
 import requests
-from reliability_support import SLOW_QUERY, SlowSparqlEndpoint, serving
+from reliability_support import SLOW_QUERY, SlowSparqlEndpoint, serving, web_processes
 
 EVERYTHING = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"
-
-
-def _web_processes(master: int) -> set[int]:
-    found = set()
-    for task in os.listdir(f"/proc/{master}/task"):
-        with open(f"/proc/{master}/task/{task}/children") as children:
-            for child in children.read().split():
-                with open(f"/proc/{child}/cmdline", "rb") as cmdline:
-                    if b"server.sparql.broker" not in cmdline.read():
-                        found.add(int(child))
-    return found
 
 
 @pytest.mark.parametrize("http_server", ["gevent", "gthread"])
@@ -47,7 +36,7 @@ def test_a_graceful_reload_fails_no_request(config, built):
     slow = SlowSparqlEndpoint(delay=3.0)
     try:
         with serving(config, TREATYGRAPH_SERVICE_MIRRORS=slow.mirrors) as server:
-            before = _web_processes(server.process.pid)
+            before = web_processes(server.process.pid)
             outcome: dict = {}
 
             def in_flight() -> None:
@@ -70,13 +59,13 @@ def test_a_graceful_reload_fails_no_request(config, built):
                         f"{server.url}/sparql", params={"query": "ASK {}"}, timeout=30
                     ).status_code
                 )
-                if not before & _web_processes(server.process.pid):
+                if not before & web_processes(server.process.pid):
                     break
                 time.sleep(0.1)
             thread.join(30)
             assert outcome["status"] == 200 and '"late"' in outcome["body"]
             assert set(answers) == {200}
-            assert not before & _web_processes(server.process.pid), "no new web processes"
+            assert not before & web_processes(server.process.pid), "no new web processes"
             after = requests.get(f"{server.url}/sparql", params={"query": "ASK { ?s ?p ?o }"})
             assert after.status_code == 200 and after.json()["boolean"] is True
     finally:

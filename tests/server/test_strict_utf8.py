@@ -155,10 +155,14 @@ def send_raw(port: int, request: bytes) -> tuple[int, str]:
         return response.status, response.read().decode("utf-8", "replace")
 
 
-def test_raw_byte_in_the_request_line_is_refused_under_gunicorn(config, built):
+@pytest.mark.parametrize(
+    ("front", "message"), [("1", "illegal request line"), ("0", "Invalid HTTP request line")]
+)
+def test_raw_byte_in_the_request_line_is_refused_under_serve(config, built, front, message):
     """A client that sends the byte unescaped on the request line: under `treatygraph serve`,
-    gunicorn refuses the request line itself, before the app sees it."""
-    with serving(config) as running:
+    the front (h11) refuses the request line itself, or gunicorn without the front, before the
+    app sees it."""
+    with serving(config, TREATYGRAPH_FRONT=front) as running:
         status, body = send_raw(running.port, RAW_REQUEST)
     assert status == 400, body
-    assert "Invalid HTTP request line" in body
+    assert message in body

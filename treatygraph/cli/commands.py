@@ -167,12 +167,47 @@ def validate(fmt: str) -> None:
     "granian (faster for small answers, but it cannot tell the app that a client went away, so "
     "an abandoned query keeps its worker until the timeout).",
 )
-def serve(port: int, host: str, workers: int | None, http_server: str) -> None:
+@click.option(
+    "--front/--no-front",
+    default=True,
+    show_default=True,
+    envvar="TREATYGRAPH_FRONT",
+    help="Read each client's whole request on an event loop (with time and size limits) before "
+    "handing it to gunicorn over a private socket, so slow clients hold no application thread. "
+    "--no-front (TREATYGRAPH_FRONT=0) lets gunicorn face the clients itself.",
+)
+@click.option(
+    "--head-timeout",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    envvar="TREATYGRAPH_HEAD_TIMEOUT",
+    help="Seconds the front gives a client to send a request's line and headers (then 408).",
+)
+@click.option(
+    "--body-timeout",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    envvar="TREATYGRAPH_BODY_TIMEOUT",
+    help="Seconds the front gives a client to send a request's body (then 408).",
+)
+def serve(
+    port: int,
+    host: str,
+    workers: int | None,
+    http_server: str,
+    front: bool,
+    head_timeout: float,
+    body_timeout: float,
+) -> None:
     """Serve the last build (building first if there is none)."""
     import dataclasses
 
     from treatygraph.publish.build import current_release
 
+    if front and http_server == "granian":
+        raise click.UsageError("the front serves gunicorn only: add --no-front for granian")
     config = load_config()
     if workers is not None:
         config = dataclasses.replace(config, web_workers=workers)
@@ -194,17 +229,27 @@ def serve(port: int, host: str, workers: int | None, http_server: str) -> None:
     click.echo(f"Home page:        {base}/")
     click.echo(f"SPARQL endpoint:  {base}/sparql")
     click.echo(f"Dumps:            {base}/dumps/")
-    argv = HTTP_SERVERS[http_server](host, port, config.web_workers)
-    os.execv(argv[0], argv)
+    if not front:
+        argv = HTTP_SERVERS[http_server](f"{host}:{port}", config.web_workers)
+        os.execv(argv[0], argv)
+    from server.edge import Limits
+    from server.front import run
+
+    upstream = os.path.join(os.path.dirname(os.environ[broker.ENV]), "app.socket")
+    argv = HTTP_SERVERS[http_server](f"unix:{upstream}", config.web_workers)
+    # The front gives each request the client's address in a PROXY protocol line.
+    argv[-1:-1] = ["--proxy-protocol", "v1"]
+    limits = Limits(config.max_request_bytes, head_timeout, body_timeout)
+    sys.exit(run(host, port, argv, upstream, limits))
 
 
 def _gunicorn(worker_class: str, *options: str):
-    def argv(host: str, port: int, workers: int) -> list[str]:
+    def argv(bind: str, workers: int) -> list[str]:
         gunicorn = str(Path(sys.executable).with_name("gunicorn"))
         return [
             gunicorn,
             "--bind",
-            f"{host}:{port}",
+            bind,
             "--workers",
             str(workers),
             "--worker-class",
@@ -223,7 +268,8 @@ def _gunicorn(worker_class: str, *options: str):
     return argv
 
 
-def _granian(host: str, port: int, workers: int) -> list[str]:
+def _granian(bind: str, workers: int) -> list[str]:
+    host, _, port = bind.rpartition(":")
     granian = Path(sys.executable).with_name("granian")
     if not granian.exists():
         raise click.UsageError("--http-server granian needs granian: pip install granian")
@@ -234,7 +280,7 @@ def _granian(host: str, port: int, workers: int) -> list[str]:
         "--host",
         host,
         "--port",
-        str(port),
+        port,
         "--workers",
         str(workers),
         "--blocking-threads",

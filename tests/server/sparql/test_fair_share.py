@@ -9,7 +9,15 @@ import time
 import pytest
 
 from server.sparql.queries import LocalQueries
-from server.sparql.share import INTERNAL, Cancelled, FairShare, Refused
+from server.sparql.share import (
+    INTERNAL,
+    LIGHT_SECONDS,
+    PREEMPT_AFTER,
+    WAIT_SLICE,
+    Cancelled,
+    FairShare,
+    Refused,
+)
 from treatygraph.core.config import Config
 
 
@@ -360,3 +368,50 @@ def test_a_lease_charges_its_client_from_the_worker_in_hand():
     clock.now += 1.0
     queries.give_back(lease, clean=True)
     assert queries.share.usage("a").used == pytest.approx(1.0)
+
+
+def _heavy_pair(share: FairShare, clock: Clock, stopped: list):
+    """Two clients each holding one of two workers: `heavy-a` for 10 s, `heavy-b` for 5 s."""
+    first = share.admit("heavy-a", 1)
+    clock.now += 5
+    second = share.admit("heavy-b", 1)
+    clock.now += 5
+    share.when_stopped(first, lambda: stopped.append("heavy-a"))
+    share.when_stopped(second, lambda: stopped.append("heavy-b"))
+    return first, second
+
+
+def test_a_light_client_that_waited_stops_the_heaviest_clients_longest_query_and_gets_its_worker():
+    clock = Clock()
+    share = _share(workers=2, per_client=1, clock=clock)
+    stopped: list = []
+    first, second = _heavy_pair(share, clock, stopped)
+    order: list = []
+    thread, outcome = _admit_in_thread(share, "light", order)
+    _wait_for(lambda: _waiting(share, "light") == 1)
+    time.sleep(2 * WAIT_SLICE)
+    assert not stopped, "nothing is stopped before the light client has waited"
+    clock.now += PREEMPT_AFTER + 0.01
+    _wait_for(lambda: stopped)
+    assert stopped == ["heavy-a"] and first.stopped and not second.stopped
+    share.done(first)
+    thread.join(5)
+    assert outcome["grant"].client == "light"
+
+
+def test_a_client_that_used_query_time_stops_nobody():
+    clock = Clock()
+    share = _share(workers=2, per_client=1, clock=clock)
+    stopped: list = []
+    earlier = share.admit("heavy-c", 10)
+    clock.now += LIGHT_SECONDS + 0.1
+    share.done(earlier)
+    _heavy_pair(share, clock, stopped)
+    thread, outcome = _admit_in_thread(share, "heavy-c", [], timeout=3 * PREEMPT_AFTER)
+    _wait_for(lambda: _waiting(share, "heavy-c") == 1)
+    clock.now += PREEMPT_AFTER + 0.01
+    time.sleep(2 * WAIT_SLICE)
+    assert not stopped
+    clock.now += 3 * PREEMPT_AFTER
+    thread.join(5)
+    assert outcome["error"].status == 503

@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 import requests
-from reliability_support import SLOW_QUERY, SlowSparqlEndpoint, serving
+from reliability_support import SLOW_QUERY, SlowSparqlEndpoint, serving, web_processes
 from sparql_support import client_at, endpoint_server
 
 from server.sparql import QUERIES
+from server.sparql.broker import BrokerQueries
 
 ENDLESS = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"  # flat memory
 CHEAP = "ASK { ?s ?p ?o }"
@@ -169,22 +170,17 @@ def _children(pid: int) -> list[int]:
 
 
 def _busy_worker(broker: int, seconds: float = 10.0) -> int:
-    """The query worker using the CPU (the one running the endless query)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-
-    def cpu(pid: int) -> float:
-        with contextlib.suppress(OSError):
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) / ticks
-        return 0.0
-
+    """The query worker running a query: one of the broker's, not among those it lists as idle
+    or starting (the broker's own count, so a loaded machine cannot make it look idle)."""
+    argv = Path(f"/proc/{broker}/cmdline").read_bytes().split(b"\0")
+    status = BrokerQueries(argv[argv.index(b"server.sparql.broker") + 1].decode()).status
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        before = {pid: cpu(pid) for pid in _children(broker)}
-        time.sleep(0.5)
-        busy = [pid for pid, used in before.items() if cpu(pid) - used > 0.2]
-        if busy:
+        free = set(status()["workers"])
+        busy = [pid for pid in _children(broker) if pid not in free]
+        if busy and any(c["running"] for c in status()["clients"].values()):
             return busy[0]
+        time.sleep(0.1)
     raise AssertionError("no query worker is busy")
 
 
@@ -221,9 +217,8 @@ def test_a_web_process_killed_while_its_query_runs_gives_the_worker_back(config,
         broker = _broker_pid(server.process.pid)
         sock = _send_from(HEAVY, server.port, ENDLESS)
         runaway = _busy_worker(broker)
-        for web in _children(server.process.pid):
-            if web != broker:
-                os.kill(web, signal.SIGKILL)  # gunicorn starts new ones
+        for web in web_processes(server.process.pid):
+            os.kill(web, signal.SIGKILL)  # gunicorn starts new ones
         assert _gone(runaway), "the dead web process's worker kept running"
         sock.close()
         answer = None
