@@ -161,6 +161,8 @@ class Worker(WorkerEnd):
         self.base_kib: int | None = None  # resident memory after its first job
         self.replaced = False  # a replacement is starting or ready: retire at the next release
         self.retired = False  # the replacement is ready: kill at the next release
+        self._kill_lock = threading.Lock()
+        self._killed = False
 
     def wait_ready(self, timeout: float) -> bool:
         """Whether the worker said it started within `timeout` seconds."""
@@ -186,9 +188,16 @@ class Worker(WorkerEnd):
         return self.process.poll() is None
 
     def kill(self) -> None:
-        self.process.kill()
-        self.process.wait(5)
-        self.conn.close()
+        """Kill the process and close its pipe, once: a worker still starting when the pool closes
+        is killed by both the closing thread and the one starting it, and a second close of the
+        pipe's descriptor could close whatever file has since been given its number."""
+        with self._kill_lock:
+            if self._killed:
+                return
+            self._killed = True
+            self.process.kill()
+            self.process.wait(5)
+            self.conn.close()
 
 
 def exit_reason(returncode: int) -> str:

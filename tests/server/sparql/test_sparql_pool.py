@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import importlib
 import io
+import threading
 import time
 
 import pyoxigraph as ox
@@ -66,6 +67,39 @@ def test_a_worn_out_worker_serves_until_its_replacement_is_ready(config, built, 
         assert _wait(lambda: workers.replacements == 2)
         assert workers.kills == 0
         assert _wait(lambda: len(workers.pids()) == 3)
+
+
+def test_a_worker_killed_by_two_threads_at_once_closes_its_pipe_once():
+    """A worker still starting when its pool closes is killed by the closing thread and by the one
+    starting it; the second close of its pipe raised EBADF at a server's shutdown (and could close
+    a file that had been given the same descriptor number)."""
+    worker = Worker()
+    pipe, closes = worker.conn, []
+
+    class SlowToClose:  # widens the window between two closes, as a loaded machine does
+        def close(self) -> None:
+            closes.append(threading.get_ident())
+            time.sleep(0.05)
+            pipe.close()
+
+    worker.conn = SlowToClose()
+    start = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def kill() -> None:
+        start.wait()
+        try:
+            worker.kill()
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=kill) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert not errors
+    assert len(closes) == 1 and pipe.closed and worker.process.poll() is not None
 
 
 def test_a_worker_is_worn_out_by_age_or_by_memory_growth(monkeypatch):
