@@ -79,7 +79,10 @@ def _ask(base_url: str, query: str) -> bool:
 
 @pytest.mark.parametrize(
     ("pause", "kill_after"),
-    [("store=120", "Loaded graph"), ("dumps=120", "Writing the dumps")],
+    [
+        ("store=120", "Loaded graph"),
+        pytest.param("dumps=120", "Writing the dumps", marks=pytest.mark.slow),
+    ],
     ids=["halfway-through-the-store-load", "before-the-dumps"],
 )
 def test_kill_9_of_a_build_loses_nothing(config, built, inputs_copy, pause, kill_after):
@@ -141,6 +144,7 @@ def test_kill_9_of_a_build_loses_nothing(config, built, inputs_copy, pause, kill
         assert new["version"] != good.version and new["triples"] > good.triples
 
 
+@pytest.mark.slow
 def test_a_build_swapped_in_under_load_fails_no_request_and_mixes_no_builds(
     config, built, inputs_copy
 ):

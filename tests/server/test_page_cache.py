@@ -68,6 +68,7 @@ def _same(cached_client, fresh_client, path: str, headers: dict | None = None):
     return kept
 
 
+@pytest.mark.slow
 def test_every_page_and_document_is_the_fresh_render_byte_for_byte(cached, fresh):
     entities = _entities(cached)
     terms = _terms(cached)

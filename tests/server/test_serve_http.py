@@ -16,7 +16,7 @@ from reliability_support import SLOW_QUERY, SlowSparqlEndpoint, serving, web_pro
 EVERYTHING = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"
 
 
-@pytest.mark.parametrize("http_server", ["gevent", "gthread"])
+@pytest.mark.parametrize("http_server", [pytest.param("gevent", marks=pytest.mark.slow), "gthread"])
 def test_an_answer_longer_than_the_first_chunk_streams_whole(config, built, http_server):
     with serving(config, TREATYGRAPH_HTTP_SERVER=http_server) as server:
         response = requests.get(

@@ -78,10 +78,10 @@ def _server(config, where: str, query_workers: int, web_workers: int = 1, **sett
 
 SETUPS = [
     pytest.param("in-process", 3, 1, id="in-process-default-3-workers"),
-    pytest.param("in-process", 8, 1, id="in-process-8-workers"),
+    pytest.param("in-process", 8, 1, id="in-process-8-workers", marks=pytest.mark.slow),
     pytest.param("serve", 3, 1, id="serve-1-web-process"),
-    pytest.param("serve", 3, 8, id="serve-8-web-processes"),
-    pytest.param("serve", 8, 2, id="serve-8-workers"),
+    pytest.param("serve", 3, 8, id="serve-8-web-processes", marks=pytest.mark.slow),
+    pytest.param("serve", 8, 2, id="serve-8-workers", marks=pytest.mark.slow),
 ]
 
 
@@ -109,7 +109,7 @@ def test_a_cheap_query_from_another_client_is_answered_while_one_client_runs_all
                 sock.close()  # abandoned: stopped, and the workers replaced
 
 
-@pytest.mark.parametrize("where", ["in-process", "serve"])
+@pytest.mark.parametrize("where", ["in-process", pytest.param("serve", marks=pytest.mark.slow)])
 def test_past_its_query_time_budget_a_client_gets_429_then_is_served_again(config, built, where):
     settings = {"query_timeout": 1.0, "client_query_seconds": 1.5, "client_query_window": 6.0}
     with _server(config, where, 3, 2, **settings) as (url, _):
@@ -197,7 +197,7 @@ def _gone(pid: int, seconds: float = 10.0) -> bool:
     return False
 
 
-@pytest.mark.parametrize("http_server", ["gthread", "gevent"])
+@pytest.mark.parametrize("http_server", ["gthread", pytest.param("gevent", marks=pytest.mark.slow)])
 def test_under_serve_a_query_whose_client_went_away_is_stopped(config, built, http_server):
     with serving(
         config, TREATYGRAPH_QUERY_TIMEOUT="60", TREATYGRAPH_HTTP_SERVER=http_server
@@ -282,6 +282,7 @@ def test_in_process_the_pool_is_shared_by_the_apps_threads_only(config, built):
         thread.join(10)
 
 
+@pytest.mark.slow
 def test_no_client_is_starved_in_a_short_soak_of_heavy_and_light_clients(config, built):
     """Two heavy clients keep three slow queries each in flight (a SERVICE call answered after
     5 s: worker time without CPU, so the machine's load does not decide the outcome); once they
