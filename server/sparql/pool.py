@@ -85,8 +85,10 @@ class WorkerEnd:
         when the fair share wants the worker for a light client.
         """
         pending: Future | None = None
+        watched = time.monotonic()
         while True:
-            remaining = deadline - time.monotonic()
+            now = time.monotonic()
+            remaining = deadline - now
             if remaining <= 0:
                 return None
             interval = WATCH_INTERVAL if pending is None else RELAY_WATCH_INTERVAL
@@ -98,6 +100,9 @@ class WorkerEnd:
             elif pending is not None and pending.done():
                 self._answer(("relayed", pending.result()))
                 pending = None
+            if pending is not None and now - watched < WATCH_INTERVAL:
+                continue  # the relay is looked at more often than the worker needs watching
+            watched = now
             if memory_limit_kib and (self.rss_kib() or 0) > memory_limit_kib:
                 raise MemoryExceeded(memory_limit_kib)
             if client_gone():
