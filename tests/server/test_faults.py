@@ -24,6 +24,7 @@ from reliability_support import (
     SLOW_QUERY,
     SlowSparqlEndpoint,
     add_marker_record,
+    children,
     cli_env,
     fingerprint,
     seed_with,
@@ -44,20 +45,12 @@ def _releases(config) -> list[str]:
     return sorted(p.name for p in (config.build_dir / "releases").iterdir())
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for task in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{task}/children") as children:
-            found += [int(child) for child in children.read().split()]
-    return found
-
-
 def _query_worker_pids(master: int) -> list[int]:
     """The query worker processes under gunicorn's master (they run in sessions of their own)."""
     return [
         pid
-        for worker in _children(master)
-        for pid in _children(worker)
+        for worker in children(master)
+        for pid in children(worker)
         if b"server.sparql.worker" in Path(f"/proc/{pid}/cmdline").read_bytes()
     ]
 

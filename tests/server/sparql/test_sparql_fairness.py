@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from reliability_support import SLOW_QUERY, SlowSparqlEndpoint, serving, web_processes
+from reliability_support import SLOW_QUERY, SlowSparqlEndpoint, children, serving, web_processes
 from sparql_support import client_at, endpoint_server
 
 from server.sparql import QUERIES
@@ -155,18 +155,10 @@ def test_web_processes_share_one_limit_per_client(config, built):
 
 
 def _broker_pid(master: int) -> int:
-    for child in _children(master):
+    for child in children(master):
         if b"server.sparql.broker" in Path(f"/proc/{child}/cmdline").read_bytes():
             return child
     raise AssertionError("no broker under the server")
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for task in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{task}/children") as children:
-            found += [int(child) for child in children.read().split()]
-    return found
 
 
 def _busy_worker(broker: int, seconds: float = 10.0) -> int:
@@ -177,7 +169,7 @@ def _busy_worker(broker: int, seconds: float = 10.0) -> int:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         free = set(status()["workers"])
-        busy = [pid for pid in _children(broker) if pid not in free]
+        busy = [pid for pid in children(broker) if pid not in free]
         if busy and any(c["running"] for c in status()["clients"].values()):
             return busy[0]
         time.sleep(0.1)
@@ -250,7 +242,7 @@ def test_the_broker_and_its_workers_never_outlive_the_server(config, built):
     with serving(config) as server:
         requests.get(f"{server.url}/sparql", params={"query": CHEAP}, timeout=10)
         broker = _broker_pid(server.process.pid)
-        workers = _children(broker)
+        workers = children(broker)
         argv = Path(f"/proc/{broker}/cmdline").read_bytes().split(b"\0")
         socket_path = Path(argv[argv.index(b"server.sparql.broker") + 1].decode())
         assert workers and socket_path.exists()
