@@ -66,18 +66,44 @@ class Run:
         )
 
 
-def _slow_connections(port: int, count: int) -> list[socket.socket]:
-    sockets = []
-    for n in range(count):
-        sock = socket.create_connection(
-            ("127.0.0.1", port), 10, source_address=(ADDRESSES[n % len(ADDRESSES)], 0)
-        )
-        start = b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: "
-        if n % 2:
-            start = b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nq"
-        sock.sendall(start)
-        sockets.append(sock)
-    return sockets
+class SlowClients:
+    """`count` connections from `addresses` in turn that send their requests a byte every `pause`
+    seconds and never finish: half trickle a request head, half a POST body announced as 100,000
+    bytes long. A context manager: leaving it stops the trickle and closes them."""
+
+    def __init__(self, port: int, count: int, addresses: list[str], pause: float):
+        self.sockets = []
+        for n in range(count):
+            sock = socket.create_connection(
+                ("127.0.0.1", port), 10, source_address=(addresses[n % len(addresses)], 0)
+            )
+            start = b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: "
+            if n % 2:
+                start = b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nq"
+            sock.sendall(start)
+            self.sockets.append(sock)
+        self.pause = pause
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._trickle, daemon=True)
+        self.thread.start()
+
+    def _trickle(self) -> None:
+        while not self.stopped.wait(self.pause):
+            for sock in self.sockets:
+                with contextlib.suppress(OSError):
+                    sock.send(b"a")
+
+    def close(self) -> None:
+        self.stopped.set()
+        self.thread.join(5)
+        for sock in self.sockets:
+            sock.close()
+
+    def __enter__(self) -> SlowClients:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def measure(
@@ -94,19 +120,8 @@ def measure(
         probe = requests.Session()
         for path in PROBE_PATHS:  # each page once, so none is slow for being first
             probe.get(server.url + path, timeout=30)
-        sockets = _slow_connections(port, slow)
-        stop = threading.Event()
-
-        def trickle() -> None:
-            while not stop.wait(PAUSE):
-                for sock in sockets:
-                    with contextlib.suppress(OSError):
-                        sock.send(b"a")
-
-        trickler = threading.Thread(target=trickle, daemon=True)
-        trickler.start()
-        run = Run(name, [], 0)
-        try:
+        with SlowClients(port, slow, ADDRESSES, PAUSE):
+            run = Run(name, [], 0)
             time.sleep(1.0)
             ends = time.monotonic() + seconds
             n = 0
@@ -122,11 +137,6 @@ def measure(
                 except requests.RequestException:
                     probe = requests.Session()
                 run.failures += 1
-        finally:
-            stop.set()
-            trickler.join(5)
-            for sock in sockets:
-                sock.close()
     return run
 
 

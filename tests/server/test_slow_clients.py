@@ -4,15 +4,15 @@ itself. Loopback only, bounded: a few seconds each."""
 
 from __future__ import annotations
 
-import contextlib
 import socket
-import threading
 import time
 
 import pytest
 import requests
 from reliability_support import serving
 from sparql_support import client_at
+
+from bench.slow_clients import SlowClients
 
 SLOW_ADDRESSES = [f"127.0.0.{n}" for n in range(100, 160)]  # 60 addresses
 SLOW_CONNECTIONS = 200
@@ -38,46 +38,13 @@ def _raw(port: int, data: bytes, source: str = "127.0.0.1", timeout: float = 10)
     return answer
 
 
-class SlowClients:
-    """Connections that send their requests a byte at a time and never finish: half trickle a
-    request head, half a POST body announced as 100,000 bytes long."""
-
-    def __init__(self, port: int, count: int, addresses: list[str], pause: float = 0.3):
-        self.sockets = []
-        for n in range(count):
-            sock = socket.create_connection(
-                ("127.0.0.1", port), 10, source_address=(addresses[n % len(addresses)], 0)
-            )
-            start = b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: "
-            if n % 2:
-                start = b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nq"
-            sock.sendall(start)
-            self.sockets.append(sock)
-        self.pause = pause
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._trickle, daemon=True)
-        self.thread.start()
-
-    def _trickle(self) -> None:
-        while not self.stopped.wait(self.pause):
-            for sock in self.sockets:
-                with contextlib.suppress(OSError):
-                    sock.send(b"a")
-
-    def close(self) -> None:
-        self.stopped.set()
-        self.thread.join(5)
-        for sock in self.sockets:
-            sock.close()
-
-
 def test_pages_and_lookups_answer_within_a_second_while_200_slow_clients_hang_on(config, built):
     # The default timeouts (10 s head, 30 s body): the slow clients outlast the test.
     with serving(config) as server:
         probe = client_at(PROBE)
         for path in PAGES:  # each page once, so nothing is slow for being first
             assert probe.get(server.url + path, timeout=30).status_code == 200
-        slow = SlowClients(server.port, SLOW_CONNECTIONS, SLOW_ADDRESSES)
+        slow = SlowClients(server.port, SLOW_CONNECTIONS, SLOW_ADDRESSES, pause=0.3)
         try:
             time.sleep(1.0)  # every slow connection is in and trickling
             late = []
