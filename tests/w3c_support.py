@@ -370,6 +370,23 @@ class ProtocolTest:
         return "update" in self.name
 
 
+def _headers(graph: Graph, request) -> dict[str, str]:
+    """An http:Request's headers as the manifests give them (http:headers, a list)."""
+    listed = graph.value(request, HT.headers)
+    return {
+        str(graph.value(header, HT.fieldName)): str(graph.value(header, HT.fieldValue))
+        for header in (Collection(graph, listed) if listed else ())
+    }
+
+
+def _body(graph: Graph, body) -> bytes | None:
+    """A cnt:ContentAsText body in its cnt:characterEncoding (UTF-8 when none is given)."""
+    if body is None:
+        return None
+    encoding = str(graph.value(body, CNT.characterEncoding) or "UTF-8")
+    return str(graph.value(body, CNT.chars)).encode(encoding)
+
+
 def protocol_tests() -> list[ProtocolTest]:
     graph, entries = read_manifest("protocol")
     tests = []
@@ -377,18 +394,6 @@ def protocol_tests() -> list[ProtocolTest]:
         action = graph.value(entry, MF.action)
         requests_ = []
         for request in Collection(graph, graph.value(action, HT.requests)):
-            headers = {}
-            header_list = graph.value(request, HT.headers)
-            for header in Collection(graph, header_list) if header_list else ():
-                headers[str(graph.value(header, HT.fieldName))] = str(
-                    graph.value(header, HT.fieldValue)
-                )
-            body = graph.value(request, HT.body)
-            if body is not None:
-                encoding = str(graph.value(body, CNT.characterEncoding) or "UTF-8")
-                content = str(graph.value(body, CNT.chars)).encode(encoding)
-            else:
-                content = None
             response = graph.value(request, HT.resp)
             statuses = {
                 int(re.search(r"StatusCode(\d)xx", str(s)).group(1))
@@ -400,8 +405,8 @@ def protocol_tests() -> list[ProtocolTest]:
                 ProtocolRequest(
                     method=str(graph.value(request, HT.methodName)),
                     path=str(graph.value(request, HT.absolutePath)).removeprefix("/sparql/"),
-                    headers=headers,
-                    body=content,
+                    headers=_headers(graph, request),
+                    body=_body(graph, graph.value(request, HT.body)),
                     expected_status=frozenset(statuses),
                     expected_format=str(fmt) if fmt is not None else None,
                     expected_boolean=bool(boolean.toPython()) if boolean is not None else None,
@@ -540,13 +545,6 @@ def graph_store_tests() -> list[GraphStoreTest]:
             action = graph.value(entry, MF.action)
             sent = []
             for request in Collection(graph, graph.value(action, HT.requests)):
-                headers = {}
-                header_list = graph.value(request, HT.headers)
-                for header in Collection(graph, header_list) if header_list else ():
-                    headers[str(graph.value(header, HT.fieldName))] = str(
-                        graph.value(header, HT.fieldValue)
-                    )
-                body = graph.value(request, HT.body)
                 response = graph.value(request, HT.resp)
                 expected = graph.value(response, HT.body)
                 location = graph.value(response, MF.expectedLocation)
@@ -554,8 +552,8 @@ def graph_store_tests() -> list[GraphStoreTest]:
                     GraphStoreRequest(
                         method=str(graph.value(request, HT.methodName)),
                         path=str(graph.value(request, HT.absolutePath)).removeprefix("/gsp"),
-                        headers=headers,
-                        body=str(graph.value(body, CNT.chars)).encode() if body else None,
+                        headers=_headers(graph, request),
+                        body=_body(graph, graph.value(request, HT.body)),
                         expected_status=_status_codes(graph, response),
                         expected_body=str(graph.value(expected, CNT.chars)) if expected else None,
                         location_variable=str(location) if location is not None else None,

@@ -36,7 +36,8 @@ def test_dates_compare_at_the_coarser_precision(earlier, later, before):
     assert is_before(parse_date(earlier), parse_date(later)) is before
 
 
-def _load(tmp_path, record: str):
+def _facts_file(tmp_path, name: str, text: str):
+    """`text` as data/facts/`name` of a copy, and the loader of that folder against the real sources."""
     ns = ProjectNamespaces("https://w3id.org/treatygraph")
     mapping = Mapping.load(PROJECT_ROOT / "ontology" / "mapping.yaml", ns)
     problems = Collector()
@@ -44,14 +45,17 @@ def _load(tmp_path, record: str):
     problems.raise_if_any()
     facts_dir = tmp_path / "facts"
     facts_dir.mkdir()
-    path = facts_dir / "memberships.yaml"
-    path.write_text(
-        "- id: membership/test\n  type: Membership\n"
-        + record
-        + f'  sources:\n  - source: csto-2019-russia-chairmanship\n    quote: "{QUOTE}"\n',
-        encoding="utf-8",
-    )
+    path = facts_dir / name
+    path.write_text(text, encoding="utf-8")
     return path, lambda: load_facts(facts_dir, mapping, ns, sources)
+
+
+CLAIM = f'  - source: csto-2019-russia-chairmanship\n    quote: "{QUOTE}"\n'
+
+
+def _load(tmp_path, record: str):
+    text = "- id: membership/test\n  type: Membership\n" + record + "  sources:\n" + CLAIM
+    return _facts_file(tmp_path, "memberships.yaml", text)
 
 
 def test_an_end_known_to_the_year_of_a_start_known_to_the_day_is_accepted(tmp_path):
@@ -80,25 +84,8 @@ def test_a_date_with_unknown_keys_is_an_error_not_a_truncated_inference(tmp_path
 
 
 def _with_claims(tmp_path, record: str, claims: str):
-    ns = ProjectNamespaces("https://w3id.org/treatygraph")
-    mapping = Mapping.load(PROJECT_ROOT / "ontology" / "mapping.yaml", ns)
-    problems = Collector()
-    sources = load_sources(PROJECT_ROOT / "data" / "sources", problems)
-    problems.raise_if_any()
-    facts_dir = tmp_path / "facts"
-    facts_dir.mkdir()
-    path = facts_dir / "treaties.yaml"
-    path.write_text(
-        "- id: treaty/test\n  type: Treaty\n  label: Test treaty\n"
-        + record
-        + "  sources:\n"
-        + claims,
-        encoding="utf-8",
-    )
-    return path, lambda: load_facts(facts_dir, mapping, ns, sources)
-
-
-CLAIM = f'  - source: csto-2019-russia-chairmanship\n    quote: "{QUOTE}"\n'
+    head = "- id: treaty/test\n  type: Treaty\n  label: Test treaty\n"
+    return _facts_file(tmp_path, "treaties.yaml", head + record + "  sources:\n" + claims)
 
 
 def test_a_field_no_claim_supports_is_refused_with_file_and_line(tmp_path):
