@@ -249,8 +249,7 @@ def dataset_clause(
         if target.kind == "iri":
             iri = _resolve(target.text[1:-1], base)
         elif target.kind == "pname" and target.text.partition(":")[0] in names:
-            prefix, _, local = target.text.partition(":")
-            iri = _resolve(names[prefix] + re.sub(r"\\(.)", r"\1", local), base)
+            iri = _expand(target.text, names, base)
         else:
             continue
         (named if is_named else default).append(iri)
@@ -305,6 +304,12 @@ def _prologue(tokens: list[Token]) -> tuple[dict[str, str], str | None, int]:
         else:
             break
     return prefixes, base, i
+
+
+def _expand(pname: str, prefixes: dict[str, str], base: str | None) -> str:
+    """The absolute IRI of a prefixed name whose prefix is declared (local escapes undone)."""
+    name, _, local = pname.partition(":")
+    return _resolve(prefixes[name] + re.sub(r"\\(.)", r"\1", local), base)
 
 
 def _resolve(iri: str, base: str | None) -> str:
@@ -466,12 +471,12 @@ def _service_iri(token: Token, prefixes: dict[str, str], base: str | None) -> st
     if token.kind == "iri":
         iri = _resolve(token.text[1:-1], base)
     elif token.kind == "pname":
-        name, _, local = token.text.partition(":")
+        name = token.text.partition(":")[0]
         if name not in prefixes:
             raise QueryTextError(
                 f"SERVICE {_shown(token.text)}: prefix {_shown(name)}: is not declared"
             )
-        iri = _resolve(prefixes[name] + re.sub(r"\\(.)", r"\1", local), base)
+        iri = _expand(token.text, prefixes, base)
     else:
         raise QueryTextError(
             f"SERVICE must be followed by an endpoint IRI, not {_shown(token.text)!r}"
