@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 HEAD_TIMEOUT = 10.0  # seconds for a request's line and headers (also an idle keep-alive's wait)
 BODY_TIMEOUT = 30.0  # seconds for its body, once the head is in
 SEND_TIMEOUT = 30.0  # seconds a client may read nothing of its answer before it is dropped
+LINGER_SECONDS = 2.0  # after a refusal, how long what the client still sends is read and dropped
 MAX_HEAD_BYTES = 64 * 1024
 READ_BYTES = 64 * 1024
 RESPONSE_BUFFER = 1024 * 1024
@@ -95,6 +96,7 @@ class Edge:
                 conn.start_next_cycle()
         except _Refused as refusal:
             await _answer_error(conn, writer, refusal.status, refusal.message)
+            await _linger(reader, writer)
         except (_Quiet, ConnectionError, TimeoutError):
             pass
         except Exception:
@@ -311,6 +313,21 @@ def _proxy_line(writer: asyncio.StreamWriter) -> bytes:
     local = writer.get_extra_info("sockname")
     family = "TCP6" if ipaddress.ip_address(peer[0]).version == 6 else "TCP4"
     return f"PROXY {family} {peer[0]} {local[0]} {peer[1]} {local[1]}\r\n".encode()
+
+
+async def _linger(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """After a refusal, say we are done sending and read what the client still sends, dropping
+    it, until it closes or LINGER_SECONDS pass: closing with its request unread would reset the
+    connection, and the reset can reach a client still sending before the answer does (nginx's
+    lingering close)."""
+    loop = asyncio.get_running_loop()
+    ends = loop.time() + LINGER_SECONDS
+    with contextlib.suppress(ConnectionError, TimeoutError, OSError):
+        if writer.can_write_eof():
+            writer.write_eof()
+        while (left := ends - loop.time()) > 0:
+            if not await asyncio.wait_for(reader.read(READ_BYTES), left):
+                return
 
 
 async def _answer_error(

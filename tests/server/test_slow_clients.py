@@ -87,10 +87,14 @@ def test_a_body_over_the_limit_gets_413_before_it_is_sent(front):
 
 
 def test_a_chunked_body_over_the_limit_gets_413(front):
+    """The client is still sending when the front refuses: the front reads and drops the rest
+    (lingering close) so the 413 arrives, where closing on unread data reset the connection,
+    sometimes before the answer was read (seen once in the full suite)."""
     chunk = b"%x\r\n%s\r\n" % (600_000, b"a" * 600_000)
     head = b"POST /sparql HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-    answer = _raw(front.port, head + chunk + chunk + b"0\r\n\r\n")
-    assert answer.startswith(b"HTTP/1.1 413 ")
+    for _ in range(5):
+        answer = _raw(front.port, head + chunk * 6 + b"0\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 413 ")
 
 
 def test_an_http11_request_without_host_gets_400_from_the_front(front):
